@@ -1,0 +1,59 @@
+package dev.rayfederation.k8s;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+
+/**
+ * One member Kubernetes cluster: owns its client, its informers (our worker pods; Nodes and Pods for
+ * capacity), and the guard every API call goes through. Placement and the HTTP API talk to members
+ * only through this interface; nothing outside k8s-backends touches fabric8.
+ *
+ * <p>Every method is thread-safe. Methods returning {@link CompletionStage} never block the caller:
+ * blocking client calls run on the member's own worker pool.
+ */
+public interface MemberCluster extends AutoCloseable {
+
+    MemberClusterSpec spec();
+
+    default String name() {
+        return spec().name();
+    }
+
+    /**
+     * Connects and starts the informers. Completes normally once they have synced; completes
+     * exceptionally (and leaves the member {@link MemberState#UNREACHABLE}, retrying in the background)
+     * when the member cannot be reached within the start timeout. Never throws.
+     */
+    CompletionStage<Void> start();
+
+    MemberState state();
+
+    /** A short reason for the current state, for /readyz and GET /v1/clusters; null when healthy. */
+    String stateReason();
+
+    Instant stateSince();
+
+    /** Called (on some internal thread) after every state change. */
+    void onStateChange(Consumer<MemberState> listener);
+
+    /** Our worker pods as the informer currently sees them (last known state while unreachable). */
+    Collection<WorkerPod> workerPods();
+
+    void addWorkerPodListener(WorkerPodListener listener);
+
+    CapacityView capacity();
+
+    /**
+     * Creates the worker pod. If a pod with that name already exists and carries the same node id, the
+     * existing one is returned (so a retried create is harmless).
+     */
+    CompletionStage<WorkerPod> createWorker(WorkerPodSpec spec);
+
+    /** Deletes a worker pod; completes with false when it was already gone. */
+    CompletionStage<Boolean> deleteWorker(String podName);
+
+    @Override
+    void close();
+}
