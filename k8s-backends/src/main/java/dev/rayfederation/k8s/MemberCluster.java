@@ -51,6 +51,15 @@ public interface MemberCluster extends AutoCloseable {
      */
     CompletionStage<WorkerPod> createWorker(WorkerPodSpec spec);
 
+    /**
+     * Replaces the Ray tags annotation of a worker pod (so tags survive a sidecar restart).
+     * Completes with false when the pod is gone.
+     */
+    default CompletionStage<Boolean> updateWorkerTags(String podName, java.util.Map<String, String> tags) {
+        return java.util.concurrent.CompletableFuture.failedFuture(
+                new UnsupportedOperationException("updateWorkerTags is not implemented by " + getClass().getSimpleName()));
+    }
+
     /** Deletes a worker pod; completes with false when it was already gone. */
     CompletionStage<Boolean> deleteWorker(String podName);
 

@@ -25,6 +25,11 @@ public final class WorkerPodContract {
     public static final String ENV_NODE_TYPE = "RAY_NODE_TYPE_NAME";
     public static final String ENV_REGION = "RAY_NODE_REGION";
     public static final String ENV_ZONE = "RAY_NODE_ZONE";
+    /**
+     * Set only when the pool template's worker container brings its own command or args: the shell-quoted
+     * arguments of {@code ray start} (use as {@code eval "ray start $RAY_FEDERATION_RAY_START_ARGS"}).
+     */
+    public static final String ENV_RAY_START_ARGS = "RAY_FEDERATION_RAY_START_ARGS";
 
     /** Ray node labels every worker advertises. */
     public static final String RAY_LABEL_VIRTUAL_CLUSTER = "ray-federation.io/virtual-cluster";

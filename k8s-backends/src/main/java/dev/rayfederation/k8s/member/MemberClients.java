@@ -1,0 +1,94 @@
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.MemberClusterOptions;
+import dev.rayfederation.k8s.MemberClusterSpec;
+import io.fabric8.kubernetes.api.model.NamedContext;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Opens the fabric8 client of one member: from its kubeconfig file and context, or fabric8's
+ * auto-configuration when no kubeconfig is given (in a pod: the service account). Always the JDK HTTP
+ * client; timeouts and retries from {@link MemberClusterOptions}. Error messages name the file and the
+ * context, never a credential.
+ */
+public final class MemberClients {
+
+    private MemberClients() {
+    }
+
+    /**
+     * @throws IllegalArgumentException when the kubeconfig cannot be read or lacks the context
+     */
+    public static KubernetesClient open(MemberClusterSpec spec, MemberClusterOptions options) {
+        return new KubernetesClientBuilder()
+                .withConfig(config(spec, options))
+                .withHttpClientFactory(new JdkHttpClientFactory())
+                .build();
+    }
+
+    /** The client configuration (exposed for tests and diagnostics; it holds credentials: never log it). */
+    public static Config config(MemberClusterSpec spec, MemberClusterOptions options) {
+        Config base = spec.kubeconfig() == null ? Config.autoConfigure(spec.context()) : fromKubeconfig(spec.kubeconfig(), spec.context());
+        int requestMillis = (int) Math.min(Integer.MAX_VALUE, options.requestTimeout().toMillis());
+        int connectMillis = (int) Math.min(requestMillis, options.startTimeout().toMillis());
+        return new ConfigBuilder(base)
+                .withRequestTimeout(requestMillis)
+                .withConnectionTimeout(connectMillis)
+                .withRequestRetryBackoffLimit(options.requestRetries())
+                .withRequestRetryBackoffInterval(200)
+                .withWatchReconnectInterval(1000)
+                .withWatchReconnectLimit(-1)
+                .build();
+    }
+
+    private static Config fromKubeconfig(Path file, String context) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read kubeconfig " + file + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " " + e.getMessage()));
+        }
+        io.fabric8.kubernetes.api.model.Config parsed;
+        try {
+            parsed = Serialization.unmarshal(text, io.fabric8.kubernetes.api.model.Config.class);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("kubeconfig " + file + " is not a valid kubeconfig file");
+        }
+        if (parsed == null) {
+            throw new IllegalArgumentException("kubeconfig " + file + " is empty");
+        }
+        List<String> contexts = new ArrayList<>();
+        if (parsed.getContexts() != null) {
+            for (NamedContext c : parsed.getContexts()) {
+                contexts.add(c.getName());
+            }
+        }
+        String wanted = context != null ? context : parsed.getCurrentContext();
+        if (wanted == null || wanted.isBlank()) {
+            throw new IllegalArgumentException("kubeconfig " + file + " has no current-context; name one with 'context' (available: "
+                    + String.join(", ", contexts) + ")");
+        }
+        if (!contexts.contains(wanted)) {
+            throw new IllegalArgumentException("kubeconfig " + file + " has no context '" + wanted + "' (available: "
+                    + String.join(", ", contexts) + ")");
+        }
+        try {
+            return Config.fromKubeconfig(wanted, file.toAbsolutePath().toFile());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("kubeconfig " + file + ", context '" + wanted + "': cannot be used ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+}

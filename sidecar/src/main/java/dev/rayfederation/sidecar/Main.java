@@ -1,0 +1,181 @@
+package dev.rayfederation.sidecar;
+
+import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.MemberClusterOptions;
+import dev.rayfederation.k8s.MemberClusterSpec;
+import dev.rayfederation.k8s.MemberClusters;
+import dev.rayfederation.sidecar.api.ApiServer;
+import dev.rayfederation.sidecar.api.ManagementServer;
+import dev.rayfederation.sidecar.config.ConfigException;
+import dev.rayfederation.sidecar.config.ConfigLoader;
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Entry point: {@code java -jar ray-federation-sidecar-all.jar --config FILE} (or RAY_FEDERATION_CONFIG).
+ * Wires everything by constructor. An invalid config prints every problem and exits 2 before any port opens.
+ */
+public final class Main {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private final FederationConfig config;
+    private final Map<String, MemberCluster> members = new LinkedHashMap<>();
+    private Vertx vertx;
+    private ScheduledExecutorService scheduler;
+    private ManagementServer management;
+
+    private Main(FederationConfig config) {
+        this.config = config;
+    }
+
+    public static void main(String[] args) {
+        String configPath = System.getenv("RAY_FEDERATION_CONFIG");
+        boolean checkOnly = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config" -> {
+                    if (i + 1 >= args.length) {
+                        exit(2, "--config needs a file path");
+                    }
+                    configPath = args[++i];
+                }
+                case "--check-config" -> checkOnly = true;
+                case "--help", "-h" -> {
+                    System.out.println("usage: ray-federation-sidecar --config FILE [--check-config]\n"
+                            + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
+                            + "  --check-config    validate the config, print the effective config, exit");
+                    return;
+                }
+                default -> exit(2, "unknown argument '" + args[i] + "' (try --help)");
+            }
+        }
+        if (configPath == null) {
+            exit(2, "no configuration: pass --config FILE or set RAY_FEDERATION_CONFIG");
+        }
+        FederationConfig config;
+        try {
+            config = ConfigLoader.load(Path.of(configPath));
+        } catch (ConfigException e) {
+            StringBuilder sb = new StringBuilder("invalid configuration " + configPath + " (" + e.problems().size()
+                    + (e.problems().size() == 1 ? " problem" : " problems") + "):");
+            e.problems().forEach(p -> sb.append("\n  - ").append(p));
+            exit(2, sb.toString());
+            return;
+        } catch (IOException e) {
+            exit(2, "cannot read configuration " + configPath + ": " + e.getMessage());
+            return;
+        }
+        String token = readToken(config);
+        if (checkOnly) {
+            System.out.println(ConfigLoader.describe(config));
+            System.out.println("configuration is valid");
+            return;
+        }
+        LOG.info("effective configuration:\n{}", ConfigLoader.describe(config));
+        new Main(config).run(token);
+    }
+
+    private static String readToken(FederationConfig config) {
+        Path file = config.api().tokenFile();
+        if (file == null) {
+            return null;
+        }
+        try {
+            String token = Files.readString(file, StandardCharsets.UTF_8).trim();
+            if (token.isEmpty()) {
+                exit(2, "api.tokenFile: " + file + " is empty");
+            }
+            return token;
+        } catch (IOException e) {
+            exit(2, "api.tokenFile: cannot read " + file + ": " + e.getMessage());
+            return null;
+        }
+    }
+
+    private void run(String token) {
+        scheduler = Executors.newScheduledThreadPool(1, r -> {
+            Thread t = new Thread(r, "ray-federation-retries");
+            t.setDaemon(true);
+            return t;
+        });
+        for (FederationConfig.Cluster c : config.clusters()) {
+            members.put(c.name(), MemberClusters.connect(spec(c), options(c)));
+        }
+        NodeRegistry registry = new NodeRegistry();
+        FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
+        NodeProvisioner provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics);
+        vertx = Vertx.vertx();
+        ApiServer api = new ApiServer(vertx, provisioner, token, metrics);
+        management = new ManagementServer(vertx, config.management().listen(), provisioner, metrics::scrape);
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "ray-federation-shutdown"));
+        try {
+            Future.all(api.listen(), management.listen()).await(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.error("cannot open listeners (api {}, management {}): {}", config.api().listen(),
+                    config.management().listen(), e.getMessage());
+            System.exit(1);
+        }
+        LOG.info("node-provider API on http://{} ({}), management on http://{}", config.api().listen(),
+                token == null ? "no token: loopback only" : "bearer token required", config.management().listen());
+        provisioner.start();
+    }
+
+    private MemberClusterSpec spec(FederationConfig.Cluster c) {
+        return new MemberClusterSpec(c.name(), c.cloud(), c.region(), c.zone(), c.kubeconfig(), c.context(),
+                c.namespace(), c.elastic(), c.capacity() == FederationConfig.CapacityMode.STATIC, c.staticCapacity());
+    }
+
+    private MemberClusterOptions options(FederationConfig.Cluster c) {
+        return MemberClusterOptions.defaults(config.rayCluster().name())
+                .withStartTimeout(config.timing().memberStartTimeout())
+                .withRetryInterval(config.timing().memberRetryInterval())
+                .withGpuResourceName(c.gpuResourceName());
+    }
+
+    /** Ordered: readiness false, stop listening, close members, close Vert.x. */
+    private void shutdown() {
+        LOG.info("shutting down");
+        if (management != null) {
+            management.shuttingDown();
+        }
+        try {
+            if (vertx != null) {
+                vertx.close().await(10, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            LOG.warn("closing Vert.x: {}", e.getMessage());
+        }
+        members.values().forEach(m -> {
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing member {}: {}", m.name(), e.getMessage());
+            }
+        });
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+    }
+
+    private static void exit(int code, String message) {
+        System.err.println("ray-federation: " + message);
+        System.exit(code);
+    }
+}

@@ -1,0 +1,276 @@
+package dev.rayfederation.sidecar.api;
+
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.provision.CreateOutcome;
+import dev.rayfederation.sidecar.provision.CreateRequest;
+import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.registry.NodeRecord;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+
+/**
+ * The node-provider HTTP API (DESIGN §4) on {@code api.listen}. Reads are answered from memory; a create
+ * is validated, placed under the provisioner's lock, and answered once its pods exist in the members.
+ * Every failure becomes {@code {"error": {"code", "message", "field"}}} in one place.
+ */
+public final class ApiServer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    public static final long BODY_LIMIT = 1024 * 1024;
+
+    private final Vertx vertx;
+    private final NodeProvisioner provisioner;
+    private final FederationConfig config;
+    private final RequestParser parser;
+    private final FederationMetrics metrics;
+    private final byte[] token;
+    private final byte[] openapi;
+    private final String bootId = UUID.randomUUID().toString().substring(0, 8);
+    private volatile CachedNodes cachedNodes;
+
+    private record CachedNodes(long revision, byte[] body) {
+    }
+
+    /** @param token bearer token every /v1 call must carry, or null for none (loopback only) */
+    public ApiServer(Vertx vertx, NodeProvisioner provisioner, String token, FederationMetrics metrics) {
+        this.vertx = vertx;
+        this.metrics = metrics;
+        this.provisioner = provisioner;
+        this.config = provisioner.config();
+        this.parser = new RequestParser(config);
+        this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.openapi = loadOpenApi();
+    }
+
+    public Future<HttpServer> listen() {
+        FederationConfig.HostPort at = config.api().listen();
+        return vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(true))
+                .requestHandler(router())
+                .listen(at.port(), at.host().replace("[", "").replace("]", ""));
+    }
+
+    public Router router() {
+        Router router = Router.router(vertx);
+        router.route().handler(this::timed);
+        router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
+        router.route("/v1/*").handler(this::authenticate);
+        router.get("/v1/openapi.yaml").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "application/yaml").end(Buffer.buffer(openapi)));
+        router.route("/v1/*").handler(this::requireReady);
+        router.get("/v1/nodes").handler(this::getNodes);
+        router.post("/v1/nodes").handler(this::createNodes);
+        router.postWithRegex("/v1/nodes:terminate").handler(this::terminateNodes);
+        router.put("/v1/nodes/:id/tags").handler(this::putTags);
+        router.get("/v1/node-types").handler(ctx -> json(ctx, 200, Views.nodeTypes(config)));
+        router.get("/v1/clusters").handler(ctx -> json(ctx, 200, Views.clusters(provisioner)));
+        router.get("/v1/pools").handler(ctx -> json(ctx, 200, Views.pools(provisioner)));
+        router.route().failureHandler(this::failure);
+        router.errorHandler(404, ctx -> error(ctx, new ApiException(404, "not_found",
+                "no such endpoint: " + ctx.request().method() + " " + ctx.request().path(), null)));
+        router.errorHandler(405, ctx -> error(ctx, new ApiException(405, "method_not_allowed",
+                ctx.request().method() + " is not allowed on " + ctx.request().path(), null)));
+        return router;
+    }
+
+    private void timed(RoutingContext ctx) {
+        long start = System.nanoTime();
+        ctx.addEndHandler(v -> metrics.http(route(ctx.request().path()), ctx.request().method().name(),
+                ctx.response().getStatusCode(), (System.nanoTime() - start) / 1e9));
+        ctx.next();
+    }
+
+    /** The route template of a path (bounded label values). */
+    static String route(String path) {
+        return switch (path) {
+            case "/v1/nodes", "/v1/nodes:terminate", "/v1/node-types", "/v1/clusters", "/v1/pools", "/v1/openapi.yaml" -> path;
+            default -> path.startsWith("/v1/nodes/") && path.endsWith("/tags") ? "/v1/nodes/{id}/tags" : "other";
+        };
+    }
+
+    private void authenticate(RoutingContext ctx) {
+        if (token == null) {
+            ctx.next();
+            return;
+        }
+        String header = ctx.request().getHeader("Authorization");
+        byte[] presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? header.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+        if (!MessageDigest.isEqual(presented, token)) {
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            error(ctx, new ApiException(401, "unauthorized", header == null
+                    ? "missing Authorization: Bearer <token>" : "invalid bearer token", null));
+            return;
+        }
+        ctx.next();
+    }
+
+    private void requireReady(RoutingContext ctx) {
+        if (!provisioner.ready()) {
+            ctx.response().putHeader("Retry-After", "1");
+            error(ctx, ApiException.notReady("not ready: " + String.join("; ", provisioner.notReadyReasons())));
+            return;
+        }
+        ctx.next();
+    }
+
+    private void getNodes(RoutingContext ctx) {
+        Map<String, String> tagFilter = new LinkedHashMap<>();
+        for (Map.Entry<String, String> p : ctx.queryParams()) {
+            if (!p.getKey().startsWith("tag.") || p.getKey().length() == 4) {
+                throw ApiException.invalid(p.getKey(), "unknown query parameter '" + p.getKey()
+                        + "'; filter with tag.<key>=<value>");
+            }
+            tagFilter.put(p.getKey().substring(4), p.getValue());
+        }
+        NodeRegistry.Snapshot snapshot = provisioner.registry().snapshot();
+        String etag = "\"" + bootId + "-" + snapshot.revision() + "\"";
+        ctx.response().putHeader("ETag", etag).putHeader("Cache-Control", "no-cache");
+        if (matches(ctx.request().getHeader("If-None-Match"), etag)) {
+            ctx.response().setStatusCode(304).end();
+            return;
+        }
+        byte[] body;
+        if (tagFilter.isEmpty()) {
+            CachedNodes cached = cachedNodes;
+            if (cached == null || cached.revision() != snapshot.revision()) {
+                cached = new CachedNodes(snapshot.revision(), Views.nodes(snapshot, etagValue(etag), n -> true));
+                cachedNodes = cached;
+            }
+            body = cached.body();
+        } else {
+            Predicate<NodeRecord> filter = n -> tagFilter.entrySet().stream()
+                    .allMatch(f -> f.getValue().equals(n.tags().get(f.getKey())));
+            body = Views.nodes(snapshot, etagValue(etag), filter);
+        }
+        ctx.response().putHeader("Content-Type", "application/json").end(Buffer.buffer(body));
+    }
+
+    private static String etagValue(String etag) {
+        return etag.substring(1, etag.length() - 1);
+    }
+
+    static boolean matches(String ifNoneMatch, String etag) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        for (String candidate : ifNoneMatch.split(",")) {
+            String c = candidate.trim();
+            if (c.startsWith("W/")) {
+                c = c.substring(2);
+            }
+            if (c.equals(etag) || c.equals("*")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void createNodes(RoutingContext ctx) {
+        CreateRequest request = parser.create(ctx.body().asString());
+        Future.fromCompletionStage(provisioner.create(request), ctx.vertx().getOrCreateContext())
+                .timeout(config.timing().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .onSuccess(outcome -> json(ctx, outcome.replay() ? 200 : 201, createAnswer(outcome)))
+                .onFailure(err -> {
+                    if (err instanceof TimeoutException) {
+                        error(ctx, new ApiException(503, "in_progress", "request " + request.requestId()
+                                + " is still being carried out; repeat it with the same requestId for its answer", null));
+                    } else {
+                        ctx.fail(err);
+                    }
+                });
+    }
+
+    private static Map<String, Object> createAnswer(CreateOutcome outcome) {
+        Map<String, Object> rejected = new LinkedHashMap<>();
+        rejected.put("count", outcome.rejected().count());
+        rejected.put("reason", outcome.rejected().reason());
+        rejected.put("message", outcome.rejected().message());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("requestId", outcome.requestId());
+        out.put("created", outcome.created());
+        out.put("rejected", rejected);
+        return out;
+    }
+
+    private void terminateNodes(RoutingContext ctx) {
+        List<String> ids = parser.terminate(ctx.body().asString());
+        NodeProvisioner.TerminateOutcome outcome = provisioner.terminate(ids);
+        json(ctx, 200, Map.of("terminating", outcome.terminating(), "unknown", outcome.unknown()));
+    }
+
+    private void putTags(RoutingContext ctx) {
+        Map<String, String> tags = parser.tags(ctx.body().asString());
+        String id = ctx.pathParam("id");
+        NodeRecord node = provisioner.setTags(id, tags);
+        NodeRegistry.Snapshot snap = provisioner.registry().snapshot();
+        json(ctx, 200, Views.node(node, snap.staleMembers().contains(node.member())));
+    }
+
+    private void failure(RoutingContext ctx) {
+        Throwable f = ctx.failure();
+        if (f instanceof ApiException api) {
+            error(ctx, api);
+        } else if (ctx.statusCode() == 413) {
+            error(ctx, new ApiException(413, "too_large", "request body exceeds " + BODY_LIMIT + " bytes", null));
+        } else if (f == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+            error(ctx, new ApiException(ctx.statusCode(), "invalid", "bad request", null));
+        } else {
+            LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), f);
+            error(ctx, new ApiException(500, "internal", "internal error: "
+                    + (f == null ? "unknown" : f.getClass().getSimpleName() + ": " + f.getMessage()), null));
+        }
+    }
+
+    static void error(RoutingContext ctx, ApiException e) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("code", e.code());
+        body.put("message", e.getMessage());
+        if (e.field() != null) {
+            body.put("field", e.field());
+        }
+        json(ctx, e.status(), Map.of("error", body));
+    }
+
+    static void json(RoutingContext ctx, int status, Object body) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+                .end(Buffer.buffer(Json.bytes(body)));
+    }
+
+    private static byte[] loadOpenApi() {
+        try (InputStream in = ApiServer.class.getResourceAsStream("/openapi.yaml")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.yaml missing from the jar");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+}

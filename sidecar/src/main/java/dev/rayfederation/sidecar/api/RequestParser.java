@@ -1,0 +1,214 @@
+package dev.rayfederation.sidecar.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.config.FederationConfig.Pool;
+import dev.rayfederation.sidecar.provision.CreateRequest;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Validates request bodies of the node-provider API. Every problem is an {@link ApiException} (400) that
+ * names the field at fault; nothing is changed before a body is fully valid.
+ */
+public final class RequestParser {
+
+    private static final Set<String> CREATE_FIELDS =
+            Set.of("nodeType", "count", "requestId", "tags", "resources", "labels", "nodeConfig");
+    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:/+=@-]{1,253}");
+    private static final int MAX_IDS = 100_000;
+
+    private final FederationConfig config;
+
+    public RequestParser(FederationConfig config) {
+        this.config = config;
+    }
+
+    public CreateRequest create(String body) {
+        ObjectNode root = object(body);
+        onlyFields(root, CREATE_FIELDS, "");
+        String nodeType = requiredString(root, "nodeType");
+        Pool pool = config.poolByNodeType(nodeType).orElseThrow(() -> ApiException.invalid("nodeType",
+                "unknown nodeType '" + nodeType + "'; known: " + config.pools().stream().map(Pool::rayNodeType).toList()));
+        JsonNode countNode = root.get("count");
+        if (countNode == null || countNode.isNull()) {
+            throw ApiException.invalid("count", "count is required");
+        }
+        if (!countNode.isIntegralNumber() || !countNode.canConvertToInt()) {
+            throw ApiException.invalid("count", "count must be a whole number");
+        }
+        int count = countNode.intValue();
+        if (count < 1) {
+            throw ApiException.invalid("count", "count must be >= 1, got " + count);
+        }
+        if (count > pool.maxWorkers()) {
+            throw ApiException.invalid("count", "count " + count + " exceeds maxWorkers " + pool.maxWorkers()
+                    + " of pool " + pool.name());
+        }
+        String requestId = optionalString(root, "requestId");
+        if (requestId == null) {
+            requestId = UUID.randomUUID().toString();
+        } else if (!REQUEST_ID.matcher(requestId).matches()) {
+            throw ApiException.invalid("requestId", "requestId must be 1-253 characters of [A-Za-z0-9._:/+=@-]");
+        }
+        Map<String, String> tags = stringMap(root, "tags");
+        Map<String, Double> resources = numberMap(root, "resources");
+        Map<String, String> labels = stringMap(root, "labels");
+        Map<String, Object> nodeConfig = objectMap(root, "nodeConfig");
+        return new CreateRequest(nodeType, count, requestId, tags, resources, labels, nodeConfig, hash(root));
+    }
+
+    public List<String> terminate(String body) {
+        ObjectNode root = object(body);
+        onlyFields(root, Set.of("ids"), "");
+        JsonNode ids = root.get("ids");
+        if (ids == null || !ids.isArray()) {
+            throw ApiException.invalid("ids", "ids must be a list of node ids");
+        }
+        if (ids.size() > MAX_IDS) {
+            throw ApiException.invalid("ids", "at most " + MAX_IDS + " ids per call");
+        }
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (int i = 0; i < ids.size(); i++) {
+            JsonNode id = ids.get(i);
+            if (!id.isTextual() || id.asText().isEmpty()) {
+                throw ApiException.invalid("ids[" + i + "]", "ids[" + i + "] must be a non-empty string");
+            }
+            out.add(id.asText());
+        }
+        return new ArrayList<>(out);
+    }
+
+    public Map<String, String> tags(String body) {
+        ObjectNode root = object(body);
+        onlyFields(root, Set.of("tags"), "");
+        if (root.get("tags") == null) {
+            throw ApiException.invalid("tags", "tags is required");
+        }
+        return stringMap(root, "tags");
+    }
+
+    private static ObjectNode object(String body) {
+        if (body == null || body.isBlank()) {
+            throw ApiException.invalid(null, "request body is empty; expected a JSON object");
+        }
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw ApiException.invalid(null, "request body is not valid JSON: " + e.getOriginalMessage()
+                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiException.invalid(null, "request body must be a JSON object");
+        }
+        return (ObjectNode) root;
+    }
+
+    private static void onlyFields(ObjectNode root, Set<String> allowed, String prefix) {
+        Iterator<String> names = root.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!allowed.contains(name)) {
+                throw ApiException.invalid(prefix + name, "unknown field '" + prefix + name + "'; allowed: "
+                        + String.join(", ", new java.util.TreeSet<>(allowed)));
+            }
+        }
+    }
+
+    private static String requiredString(ObjectNode root, String field) {
+        String s = optionalString(root, field);
+        if (s == null || s.isEmpty()) {
+            throw ApiException.invalid(field, field + " is required");
+        }
+        return s;
+    }
+
+    private static String optionalString(ObjectNode root, String field) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            throw ApiException.invalid(field, field + " must be a string");
+        }
+        return n.asText();
+    }
+
+    private static Map<String, String> stringMap(ObjectNode root, String field) {
+        JsonNode n = root.get(field);
+        Map<String, String> out = new TreeMap<>();
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (!n.isObject()) {
+            throw ApiException.invalid(field, field + " must be an object of strings");
+        }
+        var it = n.fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw ApiException.invalid(field + "." + e.getKey(), field + "." + e.getKey() + " must be a string");
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        }
+        return out;
+    }
+
+    private static Map<String, Double> numberMap(ObjectNode root, String field) {
+        JsonNode n = root.get(field);
+        Map<String, Double> out = new TreeMap<>();
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (!n.isObject()) {
+            throw ApiException.invalid(field, field + " must be an object of numbers");
+        }
+        var it = n.fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getValue().isNumber() || e.getValue().asDouble() < 0) {
+                throw ApiException.invalid(field + "." + e.getKey(), field + "." + e.getKey() + " must be a number >= 0");
+            }
+            out.put(e.getKey(), e.getValue().asDouble());
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> objectMap(ObjectNode root, String field) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) {
+            return Map.of();
+        }
+        if (!n.isObject()) {
+            throw ApiException.invalid(field, field + " must be an object");
+        }
+        return Json.MAPPER.convertValue(n, Map.class);
+    }
+
+    /** SHA-256 of the body with object keys sorted, so key order and whitespace do not matter. */
+    static String hash(JsonNode root) {
+        try {
+            Object plain = Json.MAPPER.convertValue(root, Object.class);
+            byte[] canonical = Json.MAPPER.writeValueAsString(plain).getBytes(StandardCharsets.UTF_8);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (JsonProcessingException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

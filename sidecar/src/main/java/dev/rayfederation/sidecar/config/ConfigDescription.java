@@ -1,0 +1,140 @@
+package dev.rayfederation.sidecar.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
+import dev.rayfederation.sidecar.config.FederationConfig.Pool;
+import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
+
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The effective configuration (defaults applied) as YAML for the start-up log. It is itself a valid
+ * config file that loads into the same {@link FederationConfig} (apart from redacted values): absent
+ * keys keep their documented meaning (no kubeconfig: in-cluster credentials; no tokenFile: no token;
+ * an empty quota: unlimited). It names the token and kubeconfig files but never holds their contents,
+ * and hides the values of environment variables in pod templates, where people tend to put credentials.
+ */
+final class ConfigDescription {
+
+    static final String REDACTED = "<redacted>";
+
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+            .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR)
+            .build();
+
+    private ConfigDescription() {
+    }
+
+    static String describe(FederationConfig config) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("rayCluster", ordered("name", config.rayCluster().name(),
+                "headAddress", config.rayCluster().headAddress()));
+        root.put("api", ordered("listen", config.api().listen().toString(),
+                "tokenFile", config.api().tokenFile() == null ? null : config.api().tokenFile().toString()));
+        root.put("management", ordered("listen", config.management().listen().toString()));
+        root.put("clusters", config.clusters().stream().map(ConfigDescription::cluster).toList());
+        root.put("virtualClusters", config.virtualClusters().stream().map(ConfigDescription::virtualCluster).toList());
+        root.put("pools", config.pools().stream().map(ConfigDescription::pool).toList());
+        root.put("timing", ordered(
+                "memberStartTimeout", Durations.format(config.timing().memberStartTimeout()),
+                "memberRetryInterval", Durations.format(config.timing().memberRetryInterval()),
+                "requestTimeout", Durations.format(config.timing().requestTimeout())));
+        try {
+            return YAML.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Map<String, Object> cluster(Cluster c) {
+        return ordered(
+                "name", c.name(),
+                "cloud", c.cloud(),
+                "region", c.region(),
+                "zone", c.zone(),
+                "kubeconfig", c.kubeconfig() == null ? null : c.kubeconfig().toString(),
+                "context", c.context(),
+                "namespace", c.namespace(),
+                "priority", c.priority(),
+                "price", c.price(),
+                "elastic", c.elastic(),
+                "capacity", c.capacity().name().toLowerCase(Locale.ROOT),
+                "staticCapacity", quantities(c.staticCapacity()),
+                "gpuResourceName", c.gpuResourceName());
+    }
+
+    private static Map<String, Object> virtualCluster(VirtualCluster vc) {
+        return ordered("name", vc.name(), "quota", quantities(vc.quota()));
+    }
+
+    private static Map<String, Object> pool(Pool p) {
+        return ordered(
+                "name", p.name(),
+                "virtualCluster", p.virtualCluster(),
+                "rayNodeType", p.rayNodeType(),
+                "resources", quantities(p.resources()),
+                "rayResources", p.rayResources(),
+                "labels", p.labels(),
+                "minWorkers", p.minWorkers(),
+                "maxWorkers", p.maxWorkers(),
+                "strategy", p.strategy().wire(),
+                "clusters", p.clusters(),
+                "template", redactEnvValues(p.template()),
+                "overrides", redactEnvValues(p.overrides()));
+    }
+
+    private static Map<String, String> quantities(ResourceVector v) {
+        return v == null ? Map.of() : v.toQuantities();
+    }
+
+    /** A copy of a pod template in which every {@code env[].value} reads {@value #REDACTED}. */
+    static Object redactEnvValues(Object value) {
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> copy = new LinkedHashMap<>();
+            map.forEach((k, v) -> copy.put(String.valueOf(k),
+                    "env".equals(k) && v instanceof List<?> env ? redactEnvList(env) : redactEnvValues(v)));
+            return copy;
+        }
+        if (value instanceof List<?> list) {
+            List<Object> copy = new ArrayList<>();
+            list.forEach(item -> copy.add(redactEnvValues(item)));
+            return copy;
+        }
+        return value;
+    }
+
+    private static List<Object> redactEnvList(List<?> env) {
+        List<Object> copy = new ArrayList<>();
+        for (Object item : env) {
+            if (item instanceof Map<?, ?> var) {
+                Map<String, Object> redacted = new LinkedHashMap<>();
+                var.forEach((k, v) -> redacted.put(String.valueOf(k), "value".equals(k) ? REDACTED : redactEnvValues(v)));
+                copy.add(redacted);
+            } else {
+                copy.add(item);
+            }
+        }
+        return copy;
+    }
+
+    /** A map of the given key/value pairs in that order, leaving out null values. */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            if (keysAndValues[i + 1] != null) {
+                map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+            }
+        }
+        return map;
+    }
+}

@@ -1,0 +1,44 @@
+package dev.rayfederation.sidecar.config;
+
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Files a config names (kubeconfigs, the API token file): relative paths are resolved against the
+ * config file's directory, and each must be a readable regular file when the sidecar starts.
+ *
+ * @param baseDir directory that relative paths start from
+ */
+record ConfigFiles(Path baseDir) {
+
+    /** The absolute path of the readable file named at {@code node}; empty (problem reported) otherwise. */
+    Optional<Path> readableFile(ConfigNode node) {
+        Optional<String> text = node.string();
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        if (text.get().isBlank()) {
+            node.problem("must not be empty (omit the key instead)");
+            return Optional.empty();
+        }
+        Path path;
+        try {
+            path = baseDir.resolve(text.get()).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            node.problem("'" + text.get() + "' is not a valid path: " + e.getReason());
+            return Optional.empty();
+        }
+        if (!Files.exists(path)) {
+            node.problem("file not found: " + path);
+        } else if (!Files.isRegularFile(path)) {
+            node.problem("not a regular file: " + path);
+        } else if (!Files.isReadable(path)) {
+            node.problem("file not readable by this process: " + path);
+        } else {
+            return Optional.of(path);
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,235 @@
+package dev.rayfederation.sidecar.config;
+
+import dev.rayfederation.k8s.Quantities;
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.sidecar.config.FederationConfig.Api;
+import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
+import dev.rayfederation.sidecar.config.FederationConfig.HostPort;
+import dev.rayfederation.sidecar.config.FederationConfig.Management;
+import dev.rayfederation.sidecar.config.FederationConfig.Pool;
+import dev.rayfederation.sidecar.config.FederationConfig.RayCluster;
+import dev.rayfederation.sidecar.config.FederationConfig.Timing;
+import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Walks a parsed config file section by section, applies the defaults of DESIGN §3 and reports every
+ * problem to {@link Problems}. The {@link FederationConfig} it returns is only meaningful when no
+ * problem was found.
+ */
+final class ConfigReader {
+
+    static final HostPort DEFAULT_API_LISTEN = new HostPort("127.0.0.1", 8765);
+    static final HostPort DEFAULT_MANAGEMENT_LISTEN = new HostPort("0.0.0.0", 9090);
+
+    private static final List<String> TOP_KEYS =
+            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing");
+
+    private final ConfigFiles files;
+
+    ConfigReader(ConfigFiles files) {
+        this.files = files;
+    }
+
+    FederationConfig read(ConfigNode root) {
+        root.rejectUnknownKeys(TOP_KEYS);
+        RayCluster rayCluster = rayCluster(root.field("rayCluster"));
+        Api api = api(root.field("api"));
+        Management management = management(root.field("management"), api);
+        List<Cluster> clusters = new ClustersReader(files).read(root.field("clusters"));
+        List<VirtualCluster> virtualClusters = virtualClusters(root.field("virtualClusters"));
+        List<Pool> pools = new PoolsReader(clusters, virtualClusters).read(root.field("pools"));
+        checkMinWorkersFitQuotas(root.field("virtualClusters"), virtualClusters, pools);
+        Timing timing = timing(root.field("timing"));
+        return new FederationConfig(rayCluster, api, management, clusters,
+                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing);
+    }
+
+    private static RayCluster rayCluster(ConfigNode section) {
+        if (!section.isPresent()) {
+            section.problem("is required (with name and headAddress)");
+            return new RayCluster(null, null);
+        }
+        if (!section.isMap()) {
+            return new RayCluster(null, null);
+        }
+        section.rejectUnknownKeys(List.of("name", "headAddress"));
+        ConfigNode nameField = section.field("name");
+        String name = nameField.requiredString()
+                .filter(n -> Checks.valid(nameField, Names.checkDnsLabel(n, Names.MAX_NAME_LENGTH)))
+                .orElse(null);
+        ConfigNode headField = section.field("headAddress");
+        String headAddress = headField.requiredString()
+                .flatMap(text -> hostPort(headField, text))
+                .map(HostPort::toString)
+                .orElse(null);
+        return new RayCluster(name, headAddress);
+    }
+
+    private Api api(ConfigNode section) {
+        if (section.isPresent() && !section.isMap()) {
+            return new Api(DEFAULT_API_LISTEN, null);
+        }
+        section.rejectUnknownKeys(List.of("listen", "tokenFile"));
+        ConfigNode listenField = section.field("listen");
+        Optional<HostPort> listen = listenField.string().flatMap(text -> hostPort(listenField, text));
+        ConfigNode tokenField = section.field("tokenFile");
+        Path tokenFile = files.readableFile(tokenField).orElse(null);
+        if (tokenFile != null) {
+            checkTokenIsNotBlank(tokenField, tokenFile);
+        }
+        HostPort effective = listen.orElse(DEFAULT_API_LISTEN);
+        boolean listenValid = !listenField.isPresent() || listen.isPresent();
+        if (listenValid && !effective.isLoopback() && !tokenField.isPresent()) {
+            tokenField.problem("required when api.listen is not a loopback address (" + effective
+                    + "): every caller that can reach it could create and delete workers");
+        }
+        return new Api(effective, tokenFile);
+    }
+
+    /** Reads the token only to see that it is there; its text is never kept nor shown. */
+    private static void checkTokenIsNotBlank(ConfigNode field, Path tokenFile) {
+        try {
+            if (Files.readString(tokenFile).isBlank()) {
+                field.problem("the token file is empty: " + tokenFile);
+            }
+        } catch (IOException e) {
+            field.problem("cannot read the token file " + tokenFile + ": " + e.getClass().getSimpleName());
+        }
+    }
+
+    private static Management management(ConfigNode section, Api api) {
+        if (section.isPresent() && !section.isMap()) {
+            return new Management(DEFAULT_MANAGEMENT_LISTEN);
+        }
+        section.rejectUnknownKeys(List.of("listen"));
+        ConfigNode listenField = section.field("listen");
+        Optional<HostPort> listen = listenField.string().flatMap(text -> hostPort(listenField, text));
+        HostPort effective = listen.orElse(DEFAULT_MANAGEMENT_LISTEN);
+        boolean listenValid = !listenField.isPresent() || listen.isPresent();
+        if (listenValid && clash(effective, api.listen())) {
+            listenField.problem("port " + effective.port() + " is already api.listen's (" + api.listen()
+                    + "); the two listeners need different ports");
+        }
+        return new Management(effective);
+    }
+
+    private static boolean clash(HostPort a, HostPort b) {
+        return a.port() == b.port()
+                && (a.host().equals(b.host()) || Addresses.isWildcard(a.host()) || Addresses.isWildcard(b.host()));
+    }
+
+    private static Optional<HostPort> hostPort(ConfigNode field, String text) {
+        try {
+            return Optional.of(Addresses.parse(text));
+        } catch (Addresses.Invalid e) {
+            field.problem(e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** In file order, with null names for items that are not maps, so indexes match the file. */
+    private static List<VirtualCluster> virtualClusters(ConfigNode section) {
+        List<VirtualCluster> result = new ArrayList<>();
+        Map<String, String> pathByName = new HashMap<>();
+        for (ConfigNode item : section.items()) {
+            if (!item.expectMap()) {
+                result.add(new VirtualCluster(null, ResourceVector.EMPTY));
+                continue;
+            }
+            item.rejectUnknownKeys(List.of("name", "quota"));
+            ConfigNode nameField = item.field("name");
+            Optional<String> name = nameField.requiredString();
+            name.ifPresent(n -> {
+                Checks.valid(nameField, Names.checkObjectName(n));
+                Checks.unique(nameField, n, pathByName);
+            });
+            ResourceVector quota = ResourceValues.read(item.field("quota"), ResourceValues.Use.QUOTA);
+            result.add(new VirtualCluster(name.orElse(null), quota));
+        }
+        return result;
+    }
+
+    /**
+     * A virtual cluster's quota must hold the minWorkers of all its pools together: Ray keeps asking for
+     * them, and each ask would be refused forever. Pools whose one worker already does not fit are
+     * reported on their own and left out here.
+     */
+    private static void checkMinWorkersFitQuotas(ConfigNode section, List<VirtualCluster> virtualClusters, List<Pool> pools) {
+        for (int i = 0; i < virtualClusters.size(); i++) {
+            VirtualCluster vc = virtualClusters.get(i);
+            if (vc.name() == null || vc.quota().isEmpty()) {
+                continue;
+            }
+            List<Pool> members = pools.stream()
+                    .filter(p -> vc.name().equals(p.virtualCluster()) && p.minWorkers() > 0)
+                    .filter(p -> fitsOnce(p.resources(), vc.quota()))
+                    .toList();
+            for (Map.Entry<String, Long> limit : vc.quota().milli().entrySet()) {
+                ResourceVector need = ResourceVector.EMPTY;
+                List<String> parts = new ArrayList<>();
+                for (Pool pool : members) {
+                    ResourceVector poolNeed = pool.resources().times(pool.minWorkers());
+                    if (poolNeed.get(limit.getKey()) > 0) {
+                        need = need.plus(poolNeed);
+                        parts.add(pool.name() + ": " + pool.minWorkers() + " x "
+                                + Quantities.fromMilli(pool.resources().get(limit.getKey())));
+                    }
+                }
+                long total = need.get(limit.getKey());
+                if (total > limit.getValue()) {
+                    section.items().get(i).field("quota").field(limit.getKey()).problem(
+                            "the minWorkers of this virtual cluster's pools need " + Quantities.fromMilli(total)
+                                    + " (" + String.join(", ", parts) + "), more than this quota of "
+                                    + Quantities.fromMilli(limit.getValue()));
+                }
+            }
+        }
+    }
+
+    /** True when one worker needs no more of any quota-limited resource than the quota (absent: unlimited). */
+    static boolean fitsOnce(ResourceVector worker, ResourceVector quota) {
+        return quota.milli().entrySet().stream().allMatch(limit -> worker.get(limit.getKey()) <= limit.getValue());
+    }
+
+    private static Timing timing(ConfigNode section) {
+        Timing defaults = Timing.defaults();
+        if (!section.isPresent() || !section.isMap()) {
+            return defaults;
+        }
+        section.rejectUnknownKeys(List.of("memberStartTimeout", "memberRetryInterval", "requestTimeout"));
+        return new Timing(
+                duration(section.field("memberStartTimeout"), defaults.memberStartTimeout()),
+                duration(section.field("memberRetryInterval"), defaults.memberRetryInterval()),
+                duration(section.field("requestTimeout"), defaults.requestTimeout()));
+    }
+
+    private static Duration duration(ConfigNode field, Duration fallback) {
+        if (field.json().isNumber()) {
+            field.problem("must be a duration with a unit, such as 500ms, 10s or 2m (got " + field.json().asText() + ")");
+            return fallback;
+        }
+        Optional<String> text = field.string();
+        if (text.isEmpty()) {
+            return fallback;
+        }
+        Optional<Duration> duration = Durations.parse(text.get());
+        if (duration.isEmpty()) {
+            field.problem("must be a duration such as 500ms, 10s or 2m (got '" + text.get() + "')");
+            return fallback;
+        }
+        if (duration.get().isZero()) {
+            field.problem("must be longer than 0");
+        }
+        return duration.get();
+    }
+}

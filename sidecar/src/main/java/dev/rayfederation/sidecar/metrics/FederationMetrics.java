@@ -1,0 +1,187 @@
+package dev.rayfederation.sidecar.metrics;
+
+import dev.rayfederation.k8s.CapacityView;
+import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.MemberState;
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.registry.NodeRecord;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+import dev.rayfederation.sidecar.registry.RayTags;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * Every metric the sidecar exposes on /metrics, with the Prometheus Java client 1.x. Names are prefixed
+ * {@code ray_federation_}; labels are bounded (member, cloud, pool, virtual cluster, reason, outcome, route),
+ * never a node id or a request id. Gauges about state are computed at scrape time from the registry and the
+ * members, so they can never drift from what the API reports.
+ */
+public final class FederationMetrics {
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter createRequests;
+    private final Counter workersCreated;
+    private final Counter workersRejected;
+    private final Counter terminations;
+    private final Counter podEvents;
+    private final Histogram httpLatency;
+    private final Histogram memberCallLatency;
+    private final Counter memberCallErrors;
+    private volatile LongSupplier lastChange = () -> 0L;
+
+    public FederationMetrics() {
+        createRequests = Counter.builder().name("ray_federation_create_requests_total")
+                .help("Create calls by pool and outcome (created, partial, rejected, replay, conflict, invalid, failed)")
+                .labelNames("pool", "outcome").register(registry);
+        workersCreated = Counter.builder().name("ray_federation_placements_total")
+                .help("Workers placed and created, by pool and member").labelNames("pool", "member").register(registry);
+        workersRejected = Counter.builder().name("ray_federation_rejected_workers_total")
+                .help("Workers asked for but not created, by pool and reason (quota, infeasible, unavailable)")
+                .labelNames("pool", "reason").register(registry);
+        terminations = Counter.builder().name("ray_federation_terminations_total")
+                .help("Node ids in terminate calls, by outcome (terminating, unknown)").labelNames("outcome").register(registry);
+        podEvents = Counter.builder().name("ray_federation_worker_losses_total")
+                .help("Workers that left without Ray asking (deleted, evicted, failed), by member and reason")
+                .labelNames("member", "reason").register(registry);
+        httpLatency = Histogram.builder().name("ray_federation_http_request_duration_seconds")
+                .help("Node-provider API latency by route, method and status code")
+                .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+                .labelNames("route", "method", "code").register(registry);
+        memberCallLatency = Histogram.builder().name("ray_federation_member_api_call_duration_seconds")
+                .help("Calls to member Kubernetes API servers, by member and operation")
+                .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+                .labelNames("member", "operation").register(registry);
+        memberCallErrors = Counter.builder().name("ray_federation_member_api_errors_total")
+                .help("Failed calls to member Kubernetes API servers, by member, operation and kind")
+                .labelNames("member", "operation", "kind").register(registry);
+    }
+
+    /** Registers the gauges computed at scrape time from the registry and the members. */
+    public FederationMetrics observe(FederationConfig config, NodeRegistry nodes, Map<String, MemberCluster> members) {
+        this.lastChange = nodes::lastChangeMillis;
+        GaugeWithCallback.builder().name("ray_federation_nodes")
+                .help("Worker nodes in the snapshot by member, pool and status (up-to-date, pending, update-failed)")
+                .labelNames("member", "pool", "status")
+                .callback(cb -> {
+                    Map<String, Integer> counts = new HashMap<>();
+                    for (NodeRecord n : nodes.snapshot().nodes()) {
+                        counts.merge(n.member() + "\u0000" + n.pool() + "\u0000" + statusClass(n.status()), 1, Integer::sum);
+                    }
+                    counts.forEach((k, v) -> cb.call(v, k.split("\u0000", -1)));
+                }).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_snapshot_nodes").help("Nodes in the snapshot")
+                .callback(cb -> cb.call(nodes.snapshot().nodes().size())).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_snapshot_age_seconds")
+                .help("Seconds since the snapshot last changed")
+                .callback(cb -> cb.call(Math.max(0, System.currentTimeMillis() - lastChange.getAsLong()) / 1000.0))
+                .register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_state")
+                .help("1 for each member's current state (syncing, healthy, degraded, unreachable, cordoned)")
+                .labelNames("member", "cloud", "state")
+                .callback(cb -> members.forEach((name, m) -> {
+                    for (MemberState s : MemberState.values()) {
+                        cb.call(m.state() == s ? 1 : 0, name, m.spec().cloud(), s.wire());
+                    }
+                })).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_capacity")
+                .help("Allocatable resources of schedulable nodes (capped by staticCapacity), in Ray units (memory in bytes)")
+                .labelNames("member", "resource")
+                .callback(cb -> members.forEach((name, m) -> {
+                    CapacityView c = m.capacity();
+                    if (c.known()) {
+                        c.capacity().toUnits().forEach((r, v) -> cb.call(v.doubleValue(), name, r));
+                    }
+                })).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_allocated")
+                .help("Requests of non-terminated pods on those nodes, in Ray units (memory in bytes)")
+                .labelNames("member", "resource")
+                .callback(cb -> members.forEach((name, m) -> {
+                    CapacityView c = m.capacity();
+                    if (c.known()) {
+                        c.allocated().toUnits().forEach((r, v) -> cb.call(v.doubleValue(), name, r));
+                    }
+                })).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_virtual_cluster_used")
+                .help("Resources used by a virtual cluster's workers across all members, in Ray units")
+                .labelNames("virtual_cluster", "resource")
+                .callback(cb -> config.virtualClusters().forEach(vc ->
+                        nodes.usage(vc.name()).toUnits().forEach((r, v) -> cb.call(v.doubleValue(), vc.name(), r))))
+                .register(registry);
+        GaugeWithCallback.builder().name("ray_federation_virtual_cluster_quota")
+                .help("A virtual cluster's quota, in Ray units (absent: unlimited)")
+                .labelNames("virtual_cluster", "resource")
+                .callback(cb -> config.virtualClusters().forEach(vc ->
+                        vc.quota().toUnits().forEach((r, v) -> cb.call(v.doubleValue(), vc.name(), r))))
+                .register(registry);
+        return this;
+    }
+
+    private static String statusClass(String status) {
+        if (RayTags.STATUS_UP_TO_DATE.equals(status)) {
+            return "up-to-date";
+        }
+        if (RayTags.STATUS_UPDATE_FAILED.equals(status)) {
+            return "update-failed";
+        }
+        return "pending";
+    }
+
+    public void createRequest(String pool, String outcome) {
+        createRequests.labelValues(pool, outcome).inc();
+    }
+
+    public void placed(String pool, String member, int n) {
+        workersCreated.labelValues(pool, member).inc(n);
+    }
+
+    public void rejected(String pool, String reason, int n) {
+        workersRejected.labelValues(pool, reason).inc(n);
+    }
+
+    public void terminations(int terminating, int unknown) {
+        terminations.labelValues("terminating").inc(terminating);
+        terminations.labelValues("unknown").inc(unknown);
+    }
+
+    public void workerLost(String member, String reason) {
+        podEvents.labelValues(member, reason).inc();
+    }
+
+    public void http(String route, String method, int code, double seconds) {
+        httpLatency.labelValues(route, method, Integer.toString(code)).observe(seconds);
+    }
+
+    public void memberCall(String member, String operation, double seconds, String errorKind) {
+        memberCallLatency.labelValues(member, operation).observe(seconds);
+        if (errorKind != null) {
+            memberCallErrors.labelValues(member, operation, errorKind).inc();
+        }
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition format (0.0.4), which every scraper reads. */
+    public String scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape(),
+                    io.prometheus.metrics.config.EscapingScheme.ALLOW_UTF8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+}

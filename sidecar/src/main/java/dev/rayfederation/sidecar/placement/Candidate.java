@@ -1,0 +1,26 @@
+package dev.rayfederation.sidecar.placement;
+
+/**
+ * One member cluster as placement sees it for one pool, at one instant.
+ *
+ * @param member      member name
+ * @param freeNow     workers of the pool's shape that fit on its nodes right now (per-node fit)
+ * @param room        workers it may take in total: freeNow for a fixed-size member; for an elastic member
+ *                    up to its staticCapacity cap ({@link Long#MAX_VALUE} when uncapped)
+ * @param priority    higher is tried first by strategy priority (and breaks ties elsewhere)
+ * @param pricePerWorker hourly price of one worker on it, or null when unknown
+ * @param order       position in the config (last tie-breaker, so plans are deterministic)
+ */
+public record Candidate(String member, long freeNow, long room, int priority, Double pricePerWorker, int order) {
+
+    public Candidate {
+        if (freeNow < 0 || room < 0) {
+            throw new IllegalArgumentException("negative room for " + member);
+        }
+        freeNow = Math.min(freeNow, room);
+    }
+
+    public boolean elastic() {
+        return room > freeNow;
+    }
+}

@@ -1,0 +1,644 @@
+package dev.rayfederation.sidecar.provision;
+
+import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.MemberState;
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.k8s.WorkerPodListener;
+import dev.rayfederation.k8s.WorkerPodRenderer;
+import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
+import dev.rayfederation.sidecar.config.FederationConfig.Pool;
+import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.placement.Candidate;
+import dev.rayfederation.sidecar.placement.PlacementPlanner;
+import dev.rayfederation.sidecar.provision.CreateOutcome.Rejected;
+import dev.rayfederation.sidecar.registry.NodeIds;
+import dev.rayfederation.sidecar.registry.NodeRecord;
+import dev.rayfederation.sidecar.registry.NodeRecord.Phase;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+import dev.rayfederation.sidecar.registry.RayTags;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Turns Ray's requests into worker pods across member clusters and keeps the registry in step with
+ * what the members report (DESIGN §6). Placement decisions (quota, capacity, strategy) are taken under
+ * one lock so concurrent requests can never overshoot a quota or a pool's maxWorkers; pod creation
+ * happens outside it, in parallel.
+ */
+public final class NodeProvisioner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NodeProvisioner.class);
+    private static final Duration DELETE_RETRY_MIN = Duration.ofSeconds(1);
+    private static final Duration DELETE_RETRY_MAX = Duration.ofSeconds(30);
+
+    private final FederationConfig config;
+    private final Map<String, MemberCluster> members;
+    private final NodeRegistry registry;
+    private final ScheduledExecutorService scheduler;
+    private final FederationMetrics metrics;
+    private final Map<String, Map<String, WorkerShape>> shapes = new HashMap<>();
+    private final Object placementLock = new Object();
+    private final RequestLog requests = new RequestLog(10_000);
+    private final Tombstones tombstones = new Tombstones(100_000);
+    private final Map<String, CompletionStage<Void>> starts = new LinkedHashMap<>();
+
+    public NodeProvisioner(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
+                           ScheduledExecutorService scheduler, FederationMetrics metrics) {
+        this.config = config;
+        this.metrics = metrics;
+        this.members = Map.copyOf(members);
+        this.registry = registry;
+        this.scheduler = scheduler;
+        for (Pool pool : config.pools()) {
+            Map<String, WorkerShape> byMember = new HashMap<>();
+            for (String m : pool.clusters()) {
+                Cluster c = config.cluster(m).orElseThrow();
+                byMember.put(m, WorkerPodRenderer.shape(pool.template(), pool.overrides().getOrDefault(m, Map.of()),
+                        pool.resources(), c.gpuResourceName()));
+            }
+            shapes.put(pool.name(), byMember);
+        }
+    }
+
+    /** Subscribes to every member's pods and state, then starts them; returns at once. */
+    public void start() {
+        for (MemberCluster m : members.values()) {
+            m.addWorkerPodListener(new MemberPods(m.name()));
+            m.onStateChange(state -> registry.setStale(m.name(), state == MemberState.UNREACHABLE));
+            starts.put(m.name(), m.start().exceptionally(e -> {
+                LOG.warn("member {} is unreachable at start-up ({}); it is left out of placement and retried",
+                        m.name(), rootMessage(e));
+                return null;
+            }));
+        }
+    }
+
+    /** Ready once every member has synced or been marked unreachable. */
+    public boolean ready() {
+        return !starts.isEmpty() && starts.values().stream().allMatch(s -> s.toCompletableFuture().isDone());
+    }
+
+    /** Why the sidecar is not ready yet (empty when ready). */
+    public List<String> notReadyReasons() {
+        List<String> out = new ArrayList<>();
+        if (starts.isEmpty()) {
+            out.add("members not started");
+        }
+        starts.forEach((name, s) -> {
+            if (!s.toCompletableFuture().isDone()) {
+                out.add("member " + name + " has not synced yet");
+            }
+        });
+        return out;
+    }
+
+    public Map<String, MemberCluster> members() {
+        return members;
+    }
+
+    public NodeRegistry registry() {
+        return registry;
+    }
+
+    public FederationConfig config() {
+        return config;
+    }
+
+    public WorkerShape shape(String pool, String member) {
+        return shapes.getOrDefault(pool, Map.of()).get(member);
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /**
+     * Creates up to {@code request.count()} workers. A repeated requestId with the same body answers with
+     * the first answer (waiting for it if it is still in progress) and creates nothing.
+     *
+     * @throws dev.rayfederation.sidecar.api.ApiException 409 when the requestId was used with another body
+     */
+    public CompletionStage<CreateOutcome> create(CreateRequest request) {
+        String poolName = config.poolByNodeType(request.nodeType()).map(Pool::name).orElse("");
+        RequestLog.Claim claim;
+        try {
+            claim = requests.claim(request.requestId(), request.hash(), () -> replayFromPods(request));
+        } catch (RuntimeException conflict) {
+            metrics.createRequest(poolName, "conflict");
+            throw conflict;
+        }
+        if (!claim.first()) {
+            metrics.createRequest(poolName, "replay");
+            return claim.answer().thenApply(CreateOutcome::asReplay);
+        }
+        CompletableFuture<CreateOutcome> answer = claim.answer();
+        try {
+            Plan plan = place(request);
+            createPods(plan).whenComplete((outcome, err) -> {
+                if (err != null) {
+                    requests.forget(request.requestId());
+                    metrics.createRequest(poolName, "failed");
+                    answer.completeExceptionally(err);
+                } else {
+                    count(plan, outcome);
+                    answer.complete(outcome);
+                }
+            });
+        } catch (RuntimeException e) {
+            metrics.createRequest(poolName, "failed");
+            requests.forget(request.requestId());
+            answer.completeExceptionally(e);
+        }
+        return answer;
+    }
+
+    private void count(Plan plan, CreateOutcome outcome) {
+        String pool = plan.pool().name();
+        metrics.createRequest(pool, outcome.rejected().count() == 0 ? "created"
+                : outcome.created().isEmpty() ? "rejected" : "partial");
+        java.util.Set<String> ok = new java.util.HashSet<>(outcome.created());
+        Map<String, Integer> byMember = new TreeMap<>();
+        for (NodeRecord n : plan.placed()) {
+            if (ok.contains(n.id())) {
+                byMember.merge(n.member(), 1, Integer::sum);
+            }
+        }
+        byMember.forEach((m, k) -> metrics.placed(pool, m, k));
+        if (outcome.rejected().count() > 0) {
+            metrics.rejected(pool, outcome.rejected().reason(), outcome.rejected().count());
+        }
+    }
+
+    /** After a restart the request log is empty: the pods' annotations still tell what a request made. */
+    private Optional<RequestLog.Prior> replayFromPods(CreateRequest request) {
+        List<NodeRecord> made = registry.byRequestId(request.requestId());
+        if (made.isEmpty()) {
+            return Optional.empty();
+        }
+        NodeRecord first = made.get(0);
+        List<String> ids = made.stream().map(NodeRecord::id).toList();
+        int asked = Math.max(first.requestCount(), ids.size());
+        Rejected rejected = asked > ids.size()
+                ? new Rejected(asked - ids.size(), "unavailable",
+                "answer rebuilt after a sidecar restart: " + ids.size() + " of " + asked + " were created")
+                : Rejected.NONE;
+        return Optional.of(new RequestLog.Prior(first.requestHash(),
+                new CreateOutcome(request.requestId(), ids, rejected, true)));
+    }
+
+    private record Plan(CreateRequest request, Pool pool, List<NodeRecord> placed, Rejected rejected) {
+    }
+
+    private Plan place(CreateRequest request) {
+        Pool pool = config.poolByNodeType(request.nodeType()).orElseThrow();
+        synchronized (placementLock) {
+            Optional<Rejected> infeasible = infeasible(pool, request.count());
+            if (infeasible.isPresent()) {
+                return new Plan(request, pool, List.of(), infeasible.get());
+            }
+            Limit quota = quotaLimit(pool, request.count());
+            List<Candidate> candidates = candidates(pool, quota.allowed());
+            Map<String, Integer> plan = PlacementPlanner.plan(pool.strategy(), quota.allowed(), candidates);
+            List<NodeRecord> placed = register(request, pool, plan);
+            return new Plan(request, pool, placed, rejection(request.count(), placed.size(), quota, candidates, pool));
+        }
+    }
+
+    private Optional<Rejected> infeasible(Pool pool, int count) {
+        List<String> why = new ArrayList<>();
+        for (String m : pool.clusters()) {
+            MemberCluster member = members.get(m);
+            WorkerShape shape = shape(pool.name(), m);
+            if (member.capacity().couldEverFit(shape)) {
+                return Optional.empty();
+            }
+            why.add(m);
+        }
+        return Optional.of(new Rejected(count, "infeasible", "no allowed member could ever fit one worker of pool "
+                + pool.name() + " (" + pool.resources() + "): none of " + why + " has a node (or static capacity) "
+                + "that large matching its node selector and taints"));
+    }
+
+    private record Limit(int allowed, String why) {
+    }
+
+    private Limit quotaLimit(Pool pool, int count) {
+        int allowed = count;
+        String why = null;
+        int live = registry.countPool(pool.name());
+        int byMax = Math.max(0, pool.maxWorkers() - live);
+        if (byMax < allowed) {
+            allowed = byMax;
+            why = "pool " + pool.name() + " has " + live + " of maxWorkers " + pool.maxWorkers();
+        }
+        ResourceVector quota = config.virtualCluster(pool.virtualCluster()).map(v -> v.quota()).orElse(ResourceVector.EMPTY);
+        if (!quota.isEmpty()) {
+            ResourceVector used = registry.usage(pool.virtualCluster());
+            for (Map.Entry<String, Long> q : quota.milli().entrySet()) {
+                long per = pool.resources().get(q.getKey());
+                if (per <= 0) {
+                    continue;
+                }
+                long room = Math.max(0, q.getValue() - used.get(q.getKey())) / per;
+                if (room < allowed) {
+                    allowed = (int) room;
+                    why = "virtual cluster " + pool.virtualCluster() + " quota " + q.getKey() + "="
+                            + dev.rayfederation.k8s.Quantities.fromMilli(q.getValue()) + " with "
+                            + dev.rayfederation.k8s.Quantities.fromMilli(used.get(q.getKey())) + " in use";
+                }
+            }
+        }
+        return new Limit(allowed, why);
+    }
+
+    private List<Candidate> candidates(Pool pool, int wanted) {
+        List<Candidate> out = new ArrayList<>();
+        int order = 0;
+        for (String m : pool.clusters()) {
+            order++;
+            MemberCluster member = members.get(m);
+            if (!member.state().placeable()) {
+                continue;
+            }
+            Cluster cluster = config.cluster(m).orElseThrow();
+            WorkerShape shape = shape(pool.name(), m);
+            var capacity = member.capacity();
+            long capFit = capacity.capFit(shape, registry.memberUsage(m));
+            long nodeFit = capacity.nodeFit(shape, registry.unboundReservations(m), Math.max(wanted, 1));
+            long freeNow = Math.min(nodeFit, capFit);
+            long room = cluster.elastic() ? capFit : freeNow;
+            out.add(new Candidate(m, freeNow, room, cluster.priority(), pricePerWorker(cluster, pool), order));
+        }
+        return out;
+    }
+
+    static Double pricePerWorker(Cluster cluster, Pool pool) {
+        if (cluster.price().isEmpty()) {
+            return null;
+        }
+        double sum = 0;
+        for (Map.Entry<String, Long> r : pool.resources().milli().entrySet()) {
+            Double unitPrice = cluster.price().get(r.getKey());
+            if (unitPrice == null) {
+                continue;
+            }
+            double units = r.getValue() / 1000.0;
+            if (r.getKey().equals("memory")) {
+                units = units / (1L << 30); // price of memory is per GiB-hour
+            }
+            sum += unitPrice * units;
+        }
+        return sum;
+    }
+
+    private List<NodeRecord> register(CreateRequest request, Pool pool, Map<String, Integer> plan) {
+        List<NodeRecord> placed = new ArrayList<>();
+        Instant now = Instant.now();
+        plan.forEach((member, k) -> {
+            for (int i = 0; i < k; i++) {
+                String id = NodeIds.mint();
+                placed.add(new NodeRecord(id, pool.rayNodeType(), pool.name(), pool.virtualCluster(), member,
+                        NodeIds.podName(config.rayCluster().name(), id), maintainedTags(request.tags(), pool, NodeStatus.CREATING),
+                        NodeStatus.CREATING, null, null, Phase.CREATING, false, request.requestId(), request.hash(),
+                        request.count(), pool.resources(), shape(pool.name(), member), now, null));
+            }
+        });
+        registry.putAll(placed);
+        return placed;
+    }
+
+    private Map<String, String> maintainedTags(Map<String, String> rayTags, Pool pool, String status) {
+        Map<String, String> tags = new TreeMap<>(rayTags);
+        tags.putIfAbsent(RayTags.NODE_KIND, "worker");
+        tags.putIfAbsent(RayTags.USER_NODE_TYPE, pool.rayNodeType());
+        tags.put(RayTags.NODE_STATUS, status);
+        return tags;
+    }
+
+    private Rejected rejection(int count, int placed, Limit quota, List<Candidate> candidates, Pool pool) {
+        int rejected = count - placed;
+        if (rejected == 0) {
+            return Rejected.NONE;
+        }
+        if (quota.allowed() < count) {
+            return new Rejected(rejected, "quota", rejected + " of " + count + " rejected: " + quota.why());
+        }
+        List<String> why = new ArrayList<>();
+        for (String m : pool.clusters()) {
+            MemberCluster member = members.get(m);
+            Optional<Candidate> c = candidates.stream().filter(x -> x.member().equals(m)).findFirst();
+            if (c.isEmpty()) {
+                why.add(m + " " + member.state().wire() + (member.stateReason() == null ? "" : " (" + member.stateReason() + ")"));
+            } else {
+                why.add(m + " has room for " + c.get().freeNow());
+            }
+        }
+        return new Rejected(rejected, "unavailable", rejected + " of " + count + " rejected: no capacity now: "
+                + String.join("; ", why));
+    }
+
+    private CompletionStage<CreateOutcome> createPods(Plan plan) {
+        List<CompletableFuture<Optional<String>>> all = new ArrayList<>();
+        for (NodeRecord node : plan.placed()) {
+            all.add(createPod(plan, node).toCompletableFuture());
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            List<String> created = new ArrayList<>();
+            List<String> failures = new ArrayList<>();
+            for (int i = 0; i < all.size(); i++) {
+                Optional<String> failure = all.get(i).join();
+                if (failure.isEmpty()) {
+                    created.add(plan.placed().get(i).id());
+                } else {
+                    failures.add(failure.get());
+                }
+            }
+            Rejected rejected = plan.rejected();
+            if (!failures.isEmpty()) {
+                String msg = failures.size() + " pod(s) could not be created: " + failures.get(0);
+                rejected = rejected.count() == 0
+                        ? new Rejected(failures.size(), "unavailable", msg)
+                        : new Rejected(rejected.count() + failures.size(), rejected.reason(), rejected.message() + "; " + msg);
+            }
+            LOG.info("request {}: {} {} created {} ({}), rejected {}{}", plan.request().requestId(), plan.request().count(),
+                    plan.pool().rayNodeType(), created.size(), byMember(plan.placed(), created), rejected.count(),
+                    rejected.count() > 0 ? " (" + rejected.reason() + ": " + rejected.message() + ")" : "");
+            return new CreateOutcome(plan.request().requestId(), created, rejected, false);
+        });
+    }
+
+    private static Map<String, Integer> byMember(List<NodeRecord> placed, List<String> created) {
+        Map<String, Integer> out = new TreeMap<>();
+        java.util.Set<String> ok = new java.util.HashSet<>(created);
+        for (NodeRecord n : placed) {
+            if (ok.contains(n.id())) {
+                out.merge(n.member(), 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    /** Completes with empty on success, or a short description of the failure. */
+    private CompletionStage<Optional<String>> createPod(Plan plan, NodeRecord node) {
+        MemberCluster member = members.get(node.member());
+        Cluster cluster = config.cluster(node.member()).orElseThrow();
+        WorkerPodSpec spec = podSpec(plan, node, cluster);
+        return member.createWorker(spec).handle((pod, err) -> {
+            if (err == null) {
+                Optional<NodeRecord> now = registry.update(node.id(), r -> r.phase() == Phase.CREATING ? observe(r, pod) : r);
+                if (now.isPresent() && now.get().phase() == Phase.TERMINATING) {
+                    deleteUntilGone(now.get(), DELETE_RETRY_MIN); // terminated while being created
+                }
+                return Optional.<String>empty();
+            }
+            LOG.warn("creating pod {} in {} failed: {}", node.podName(), node.member(), rootMessage(err));
+            // the pod may exist even though the call failed (timeout): make sure no orphan is left
+            registry.update(node.id(), r -> r.withPhase(Phase.TERMINATING));
+            deleteUntilGone(node, DELETE_RETRY_MIN);
+            return Optional.of(node.member() + ": " + rootMessage(err));
+        });
+    }
+
+    private WorkerPodSpec podSpec(Plan plan, NodeRecord node, Cluster cluster) {
+        Pool pool = plan.pool();
+        Map<String, String> rayTags = new TreeMap<>(plan.request().tags());
+        return new WorkerPodSpec(node.id(), node.podName(), config.rayCluster().name(), config.rayCluster().headAddress(),
+                pool.name(), pool.virtualCluster(), pool.rayNodeType(), cluster.name(), cluster.region(), cluster.zone(),
+                pool.resources(), pool.rayResources(), pool.labels(), pool.template(),
+                pool.overrides().getOrDefault(cluster.name(), Map.of()), rayTags, plan.request().requestId(),
+                plan.request().hash(), plan.request().count(), cluster.gpuResourceName());
+    }
+
+    private static NodeRecord observe(NodeRecord r, WorkerPod pod) {
+        return r.withObserved(NodeStatus.of(pod), pod.podIp(), pod.bound(), NodeStatus.reason(pod));
+    }
+
+    // ------------------------------------------------------------- terminate
+
+    /** The answer to POST /v1/nodes:terminate. */
+    public record TerminateOutcome(List<String> terminating, List<String> unknown) {
+    }
+
+    /** Takes the nodes out of the snapshot at once and deletes their pods, retrying until done. */
+    public TerminateOutcome terminate(List<String> ids) {
+        List<String> terminating = new ArrayList<>();
+        List<String> unknown = new ArrayList<>();
+        for (String id : ids) {
+            Optional<NodeRecord> before = registry.get(id);
+            if (before.isEmpty()) {
+                if (tombstones.contains(id)) {
+                    terminating.add(id); // already gone: terminating it again is a no-op
+                } else {
+                    unknown.add(id);
+                }
+                continue;
+            }
+            terminating.add(id);
+            NodeRecord was = before.get();
+            registry.update(id, r -> r.withPhase(Phase.TERMINATING));
+            if (was.phase() == Phase.POD) {
+                deleteUntilGone(was, DELETE_RETRY_MIN);
+            }
+            // CREATING: the create's completion sees TERMINATING and deletes the pod
+        }
+        metrics.terminations(terminating.size(), unknown.size());
+        if (!terminating.isEmpty()) {
+            LOG.info("terminating {} node(s){}", terminating.size(), unknown.isEmpty() ? "" : ", unknown " + unknown);
+        }
+        return new TerminateOutcome(terminating, unknown);
+    }
+
+    private void deleteUntilGone(NodeRecord node, Duration backoff) {
+        MemberCluster member = members.get(node.member());
+        if (member == null) {
+            registry.remove(node.id());
+            return;
+        }
+        member.deleteWorker(node.podName()).whenComplete((deleted, err) -> {
+            if (err == null) {
+                if (!Boolean.TRUE.equals(deleted)) {
+                    forget(node.id(), node.member(), node.podName()); // already gone
+                }
+                return; // the informer's delete event removes the record
+            }
+            Optional<NodeRecord> still = registry.get(node.id());
+            if (still.isEmpty() || still.get().phase() != Phase.TERMINATING || !still.get().member().equals(node.member())) {
+                return;
+            }
+            Duration next = backoff.multipliedBy(2).compareTo(DELETE_RETRY_MAX) > 0 ? DELETE_RETRY_MAX : backoff.multipliedBy(2);
+            LOG.warn("deleting pod {} in {} failed ({}); retrying in {}s", node.podName(), node.member(),
+                    rootMessage(err), backoff.toSeconds());
+            scheduler.schedule(() -> deleteUntilGone(node, next), backoff.toMillis(), TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /** The pod is gone: drop its node unless the node has moved on to another pod (re-placement). */
+    private void forget(String id, String member, String podName) {
+        boolean[] removed = {false};
+        registry.update(id, r -> {
+            if (r.member().equals(member) && r.podName().equals(podName)) {
+                removed[0] = true;
+                return null;
+            }
+            return r;
+        });
+        if (removed[0] || registry.get(id).isEmpty()) {
+            tombstones.add(id);
+        }
+    }
+
+    // ------------------------------------------------------------------ tags
+
+    /** Merges tags into a live node's tags and persists them on its pod (best effort, retried by the next call). */
+    public NodeRecord setTags(String id, Map<String, String> tags) {
+        NodeRecord updated = registry.update(id, r -> {
+            if (!r.live()) {
+                return r;
+            }
+            Map<String, String> merged = new TreeMap<>(r.tags());
+            merged.putAll(tags);
+            merged.put(RayTags.NODE_STATUS, r.status());
+            return r.withTags(merged);
+        }).filter(NodeRecord::live).orElseThrow(() -> dev.rayfederation.sidecar.api.ApiException.notFound("no node " + id));
+        MemberCluster member = members.get(updated.member());
+        if (member != null && updated.phase() == Phase.POD) {
+            member.updateWorkerTags(updated.podName(), updated.tags()).whenComplete((v, err) -> {
+                if (err != null) {
+                    LOG.warn("could not persist tags of {} on its pod: {}", id, rootMessage(err));
+                }
+            });
+        }
+        return updated;
+    }
+
+    // ------------------------------------------------- what the members report
+
+    /** Keeps the registry in step with one member's worker pods (and rebuilds it at start-up). */
+    private final class MemberPods implements WorkerPodListener {
+        private final String member;
+
+        MemberPods(String member) {
+            this.member = member;
+        }
+
+        @Override
+        public void onUpsert(WorkerPod pod) {
+            if (pod.nodeId() == null) {
+                return;
+            }
+            if (tombstones.contains(pod.nodeId())) {
+                if (!pod.deleting()) {
+                    members.get(member).deleteWorker(pod.podName());
+                }
+                return;
+            }
+            Optional<NodeRecord> known = registry.get(pod.nodeId());
+            if (known.isEmpty()) {
+                if (!pod.deleting()) {
+                    registry.put(adopt(pod));
+                }
+                return;
+            }
+            NodeRecord rec = known.get();
+            if (!rec.member().equals(member) || !rec.podName().equals(pod.podName())) {
+                if (rec.phase() == Phase.POD && !pod.deleting()) {
+                    LOG.warn("node {} has a second pod {} in {} (known in {}); deleting the second",
+                            pod.nodeId(), pod.podName(), member, rec.member());
+                    members.get(member).deleteWorker(pod.podName());
+                }
+                return;
+            }
+            if (pod.deleting()) {
+                // deleted or evicted by someone else, or our own delete in progress: Ray must see it gone
+                if (rec.live()) {
+                    metrics.workerLost(member, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "deleted");
+                }
+                registry.update(rec.id(), r -> r.withPhase(Phase.TERMINATING));
+                return;
+            }
+            Optional<NodeRecord> now = registry.update(rec.id(), r -> r.phase() == Phase.TERMINATING ? r : observe(r, pod));
+            if (now.isPresent() && RayTags.STATUS_UPDATE_FAILED.equals(now.get().status())
+                    && !RayTags.STATUS_UPDATE_FAILED.equals(rec.status())) {
+                metrics.workerLost(member, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "failed");
+            }
+        }
+
+        @Override
+        public void onDelete(WorkerPod pod) {
+            if (pod.nodeId() != null) {
+                registry.get(pod.nodeId()).filter(r -> r.live() && r.member().equals(member))
+                        .ifPresent(r -> metrics.workerLost(member, "deleted"));
+                forget(pod.nodeId(), member, pod.podName());
+            }
+        }
+
+        /** A pod found in a member that the registry does not know: rebuild its node from the pod. */
+        private NodeRecord adopt(WorkerPod pod) {
+            Optional<Pool> pool = config.pools().stream().filter(p -> p.name().equals(pod.pool())).findFirst();
+            ResourceVector resources = pool.map(Pool::resources).orElse(pod.requests());
+            WorkerShape shape = pool.map(p -> shape(p.name(), member)).orElse(null);
+            if (shape == null) {
+                shape = WorkerShape.of(pod.requests());
+            }
+            String nodeType = pod.rayNodeType() != null ? pod.rayNodeType() : pool.map(Pool::rayNodeType).orElse("unknown");
+            Map<String, String> tags = new TreeMap<>(pod.tags());
+            tags.putIfAbsent(RayTags.NODE_KIND, "worker");
+            tags.putIfAbsent(RayTags.USER_NODE_TYPE, nodeType);
+            String status = NodeStatus.of(pod);
+            tags.put(RayTags.NODE_STATUS, status);
+            return new NodeRecord(pod.nodeId(), nodeType, pod.pool() == null ? "unknown" : pod.pool(),
+                    pod.virtualCluster() == null ? "unknown" : pod.virtualCluster(), member, pod.podName(), tags, status,
+                    pod.podIp(), null, Phase.POD, pod.bound(), pod.requestId(), pod.requestHash(), pod.requestCount(),
+                    resources, shape, pod.created() == null ? Instant.now() : pod.created(), NodeStatus.reason(pod));
+        }
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String msg = t.getMessage();
+        return msg == null ? t.getClass().getSimpleName() : msg;
+    }
+
+    /** Ids of nodes terminated (or seen deleted) recently, so late informer events cannot bring them back. */
+    static final class Tombstones {
+        private final Map<String, Boolean> ids;
+
+        Tombstones(int max) {
+            this.ids = Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > max;
+                }
+            });
+        }
+
+        void add(String id) {
+            ids.put(id, Boolean.TRUE);
+        }
+
+        boolean contains(String id) {
+            return ids.containsKey(id);
+        }
+    }
+}

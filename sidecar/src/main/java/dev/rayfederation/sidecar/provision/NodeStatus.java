@@ -1,0 +1,51 @@
+package dev.rayfederation.sidecar.provision;
+
+import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.sidecar.registry.RayTags;
+
+/**
+ * The ray-node-status a worker pod stands for (DESIGN §4): {@code up-to-date} only when Running and Ready,
+ * {@code update-failed} when it failed or cannot run, otherwise a short pending reason.
+ */
+public final class NodeStatus {
+
+    public static final String CREATING = "pending: creating";
+    public static final String SCHEDULING = "pending: scheduling";
+    public static final String UNSCHEDULABLE = "pending: unschedulable";
+    public static final String IMAGE_PULL = "pending: image-pull";
+    public static final String STARTING = "pending: starting";
+    public static final String RE_PLACING = "pending: re-placing";
+
+    private NodeStatus() {
+    }
+
+    public static String of(WorkerPod pod) {
+        if (pod.terminated()) {
+            return RayTags.STATUS_UPDATE_FAILED;
+        }
+        if (pod.condition() == WorkerPod.Condition.CRASH_LOOP || pod.condition() == WorkerPod.Condition.EVICTED) {
+            return RayTags.STATUS_UPDATE_FAILED;
+        }
+        if ("Running".equals(pod.phase()) && pod.ready()) {
+            return RayTags.STATUS_UP_TO_DATE;
+        }
+        if (!pod.bound()) {
+            return pod.condition() == WorkerPod.Condition.UNSCHEDULABLE ? UNSCHEDULABLE : SCHEDULING;
+        }
+        if (pod.condition() == WorkerPod.Condition.IMAGE_PULL) {
+            return IMAGE_PULL;
+        }
+        return STARTING;
+    }
+
+    /** Detail worth showing beside the status, or null. */
+    public static String reason(WorkerPod pod) {
+        if (pod.message() != null && !pod.message().isBlank()) {
+            return pod.message();
+        }
+        if (pod.terminated()) {
+            return "pod " + pod.phase();
+        }
+        return null;
+    }
+}

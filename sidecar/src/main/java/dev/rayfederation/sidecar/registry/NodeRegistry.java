@@ -1,0 +1,184 @@
+package dev.rayfederation.sidecar.registry;
+
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.WorkerShape;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+
+/**
+ * Every worker node the sidecar knows, in memory, keyed by node id (ids are time-ordered, so the snapshot
+ * lists nodes oldest first). Rebuilt from the members' pods at start-up; changed by create, terminate and
+ * informer events. Each visible change bumps the revision, which is what GET /v1/nodes' ETag is made of.
+ * All methods are thread-safe (one monitor: changes are short and in memory).
+ */
+public final class NodeRegistry {
+
+    private final TreeMap<String, NodeRecord> nodes = new TreeMap<>();
+    private final Set<String> staleMembers = new HashSet<>();
+    private long revision = 1;
+    private volatile long lastChangeMillis = System.currentTimeMillis();
+    private Snapshot snapshot;
+
+    /** An immutable view of the live nodes at one revision. */
+    public record Snapshot(long revision, List<NodeRecord> nodes, Set<String> staleMembers) {
+        public boolean stale(NodeRecord n) {
+            return staleMembers.contains(n.member());
+        }
+    }
+
+    public synchronized long revision() {
+        return revision;
+    }
+
+    private void changed() {
+        revision++;
+        lastChangeMillis = System.currentTimeMillis();
+    }
+
+    /** Wall-clock time of the last visible change (for the snapshot-age metric). */
+    public long lastChangeMillis() {
+        return lastChangeMillis;
+    }
+
+    /** The live nodes (not terminating) at the current revision; cached until the next change. */
+    public synchronized Snapshot snapshot() {
+        if (snapshot == null || snapshot.revision() != revision) {
+            List<NodeRecord> live = new ArrayList<>(nodes.size());
+            for (NodeRecord n : nodes.values()) {
+                if (n.live()) {
+                    live.add(n);
+                }
+            }
+            snapshot = new Snapshot(revision, List.copyOf(live), Set.copyOf(staleMembers));
+        }
+        return snapshot;
+    }
+
+    public synchronized Optional<NodeRecord> get(String id) {
+        return Optional.ofNullable(nodes.get(id));
+    }
+
+    public synchronized void put(NodeRecord node) {
+        NodeRecord old = nodes.put(node.id(), node);
+        if (!node.equals(old)) {
+            changed();
+        }
+    }
+
+    public synchronized void putAll(Collection<NodeRecord> batch) {
+        for (NodeRecord n : batch) {
+            nodes.put(n.id(), n);
+        }
+        if (!batch.isEmpty()) {
+            changed();
+        }
+    }
+
+    /** Applies {@code change} to the node if present; returns the new record. Bumps the revision only on change. */
+    public synchronized Optional<NodeRecord> update(String id, UnaryOperator<NodeRecord> change) {
+        NodeRecord old = nodes.get(id);
+        if (old == null) {
+            return Optional.empty();
+        }
+        NodeRecord now = change.apply(old);
+        if (now == null) {
+            nodes.remove(id);
+            changed();
+            return Optional.empty();
+        }
+        if (!now.equals(old)) {
+            nodes.put(id, now);
+            changed();
+        }
+        return Optional.of(now);
+    }
+
+    public synchronized Optional<NodeRecord> remove(String id) {
+        NodeRecord old = nodes.remove(id);
+        if (old != null) {
+            changed();
+        }
+        return Optional.ofNullable(old);
+    }
+
+    /** Marks a member's nodes stale (its API cannot be reached) or fresh again. */
+    public synchronized void setStale(String member, boolean stale) {
+        boolean changed = stale ? staleMembers.add(member) : staleMembers.remove(member);
+        if (changed) {
+            changed();
+        }
+    }
+
+    /** Live nodes of a pool. */
+    public synchronized int countPool(String pool) {
+        int n = 0;
+        for (NodeRecord r : nodes.values()) {
+            if (r.live() && r.pool().equals(pool)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Ray resources used by the live nodes of a virtual cluster, across all members. */
+    public synchronized ResourceVector usage(String virtualCluster) {
+        Map<String, Long> sum = new HashMap<>();
+        for (NodeRecord r : nodes.values()) {
+            if (r.live() && r.virtualCluster().equals(virtualCluster)) {
+                r.resources().milli().forEach((k, v) -> sum.merge(k, v, Long::sum));
+            }
+        }
+        return new ResourceVector(sum);
+    }
+
+    /**
+     * Capacity a member must keep for our workers that are placed there but not yet bound to a Kubernetes
+     * node (the member's capacity model cannot see them yet). Terminating nodes are included while their
+     * pod may still hold room.
+     */
+    public synchronized Map<WorkerShape, Integer> unboundReservations(String member) {
+        Map<WorkerShape, Integer> out = new HashMap<>();
+        for (NodeRecord r : nodes.values()) {
+            if (r.member().equals(member) && !r.bound() && r.shape() != null) {
+                out.merge(r.shape(), 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    /** Total pod requests of our workers on a member (for its staticCapacity cap). */
+    public synchronized ResourceVector memberUsage(String member) {
+        Map<String, Long> sum = new HashMap<>();
+        for (NodeRecord r : nodes.values()) {
+            if (r.member().equals(member) && r.shape() != null) {
+                r.shape().requests().milli().forEach((k, v) -> sum.merge(k, v, Long::sum));
+            }
+        }
+        return new ResourceVector(sum);
+    }
+
+    /** All records (live and terminating) with a given create request id. */
+    public synchronized List<NodeRecord> byRequestId(String requestId) {
+        List<NodeRecord> out = new ArrayList<>();
+        for (NodeRecord r : nodes.values()) {
+            if (requestId.equals(r.requestId())) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /** Every record, including terminating ones. */
+    public synchronized List<NodeRecord> all() {
+        return List.copyOf(nodes.values());
+    }
+}
