@@ -1,0 +1,345 @@
+"""An in-process stand-in for the sidecar's node-provider API (DESIGN section 4), for plugin tests.
+
+Follows the contract: bearer token (401), one error shape, 400/404/409/413, ETag + 304 on
+GET /v1/nodes, requestId replay (same body: the first answer with 200, creates nothing; different
+body: 409). It counts requests and connections so tests can check the plugin's call budget, and
+can drop the connection after doing the work, to test retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional, Tuple
+
+MAX_BODY = 1024 * 1024
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,253}")
+CREATE_FIELDS = {"nodeType", "count", "requestId", "tags", "resources", "labels", "nodeConfig"}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    headers: Dict[str, str]
+    body: Any
+    status: int
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: Optional[str] = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+class FakeSidecar:
+    """State and behaviour; ``start()`` serves it on 127.0.0.1 on a free port."""
+
+    def __init__(self, token: Optional[str] = None) -> None:
+        self.token = token
+        self.lock = threading.RLock()
+        self.nodes: Dict[str, Dict[str, Any]] = {}
+        self.revision = 1
+        self.node_types: Dict[str, Dict[str, Any]] = {
+            "cpu-small": {
+                "resources": {"CPU": 2, "memory": 4 * 1024**3},
+                "labels": {"ray-federation.io/virtual-cluster": "vc-batch"},
+                "min_workers": 0,
+                "max_workers": 50,
+                "node_config": {},
+            },
+            "gpu-l4": {
+                "resources": {"CPU": 8, "GPU": 1, "memory": 32 * 1024**3, "pool-gpu-l4": 1},
+                "labels": {"accelerator": "l4"},
+                "min_workers": 0,
+                "max_workers": 200,
+                "node_config": {},
+            },
+        }
+        # node type -> (how many more may be created, reason, message) for partial rejections
+        self.limits: Dict[str, Tuple[int, str, str]] = {}
+        self.requests: List[Seen] = []
+        self.connections = 0
+        self._ids = itertools.count(1)
+        self._replays: Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]] = {}
+        self._drop_after: List[Tuple[str, str]] = []  # (method, path) whose answer is dropped once
+        self._delay_s = 0.0
+        self._open_sockets: List[socket.socket] = []
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "FakeSidecar":
+        fake = self
+
+        class Handler(_Handler):
+            sidecar = fake
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-sidecar", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self.sever_connections()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # ------------------------------------------------------------------ test controls
+
+    def add_node(
+        self,
+        node_type: str = "cpu-small",
+        kind: str = "worker",
+        status: str = "up-to-date",
+        ip: Optional[str] = None,
+        tags: Optional[Dict[str, str]] = None,
+    ) -> str:
+        with self.lock:
+            node_id = f"rf-{next(self._ids):05d}"
+            all_tags = {
+                "ray-node-type": kind,
+                "ray-user-node-type": node_type,
+                "ray-node-status": status,
+            }
+            all_tags.update(tags or {})
+            self.nodes[node_id] = {
+                "id": node_id,
+                "kind": kind,
+                "nodeType": node_type,
+                "status": status,
+                "internalIp": ip,
+                "externalIp": None,
+                "tags": all_tags,
+                "cluster": "member-a",
+                "pool": node_type,
+                "virtualCluster": "vc-batch",
+                "stale": False,
+            }
+            self.revision += 1
+            return node_id
+
+    def set_status(self, node_id: str, status: str, ip: Optional[str] = None) -> None:
+        with self.lock:
+            node = self.nodes[node_id]
+            node["status"] = status
+            node["tags"]["ray-node-status"] = status
+            if ip is not None:
+                node["internalIp"] = ip
+            self.revision += 1
+
+    def remove(self, node_id: str) -> None:
+        with self.lock:
+            del self.nodes[node_id]
+            self.revision += 1
+
+    def drop_answer_once(self, method: str, path: str) -> None:
+        """Do the work of the next matching request, then close the connection unanswered."""
+        with self.lock:
+            self._drop_after.append((method, path))
+
+    def delay_answers(self, seconds: float) -> None:
+        self._delay_s = seconds
+
+    def sever_connections(self) -> None:
+        """Close every open client connection from the server side (an idle keep-alive drop)."""
+        with self.lock:
+            sockets, self._open_sockets = self._open_sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def seen(self, method: Optional[str] = None, path: Optional[str] = None) -> List[Seen]:
+        with self.lock:
+            return [
+                r for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)
+            ]
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.connections = 0
+
+    # ------------------------------------------------------------------ the API
+
+    def handle(self, method: str, target: str, headers: Dict[str, str], raw: bytes) -> Tuple[int, Dict[str, str], Any]:
+        split = urllib.parse.urlsplit(target)
+        path = split.path
+        if len(raw) > MAX_BODY:
+            raise ApiError(413, "too_large", "request body over 1 MiB")
+        if self.token is not None and path.startswith("/v1"):
+            if headers.get("authorization") != f"Bearer {self.token}":
+                raise ApiError(401, "unauthorized", "missing or invalid bearer token")
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise ApiError(400, "invalid", "body is not JSON") from None
+        with self.lock:
+            if method == "GET" and path == "/v1/nodes":
+                return self._list(split.query, headers.get("if-none-match"))
+            if method == "POST" and path == "/v1/nodes":
+                return self._create(body)
+            if method == "POST" and path == "/v1/nodes:terminate":
+                return self._terminate(body)
+            if method == "PUT" and path.startswith("/v1/nodes/") and path.endswith("/tags"):
+                return self._set_tags(urllib.parse.unquote(path[len("/v1/nodes/"):-len("/tags")]), body)
+            if method == "GET" and path == "/v1/node-types":
+                return 200, {}, {"availableNodeTypes": self.node_types}
+        raise ApiError(404, "not_found", f"no route {method} {path}")
+
+    def _etag(self) -> str:
+        return f'"r{self.revision}"'
+
+    def _list(self, query: str, if_none_match: Optional[str]):
+        etag = self._etag()
+        filters = {
+            k[len("tag."):]: v
+            for k, v in urllib.parse.parse_qsl(query)
+            if k.startswith("tag.")
+        }
+        if not filters and if_none_match == etag:
+            return 304, {"ETag": etag}, None
+        nodes = [
+            n for n in self.nodes.values()
+            if all(n["tags"].get(k) == v for k, v in filters.items())
+        ]
+        return 200, {"ETag": etag}, {"revision": f"r{self.revision}", "nodes": nodes}
+
+    def _create(self, body: Any):
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid", "expected an object")
+        unknown = sorted(set(body) - CREATE_FIELDS)
+        if unknown:
+            raise ApiError(400, "invalid", f"unknown field {unknown[0]}", unknown[0])
+        request_id = body.get("requestId")
+        if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
+            raise ApiError(400, "invalid", "requestId must be 1-253 characters of [A-Za-z0-9._:/+=@-]", "requestId")
+        if request_id in self._replays:
+            first_body, first_answer = self._replays[request_id]
+            if first_body != body:
+                raise ApiError(409, "conflict", f"requestId {request_id} was used with another body", "requestId")
+            return 200, {}, first_answer
+        node_type = body.get("nodeType")
+        if node_type not in self.node_types:
+            raise ApiError(400, "invalid", f"nodeType: unknown node type {node_type!r}", "nodeType")
+        count = body.get("count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ApiError(400, "invalid", "count: must be an integer >= 1", "count")
+        allowed, reason, message = self.limits.get(node_type, (count, "", ""))
+        n = min(count, allowed)
+        created = []
+        for _ in range(n):
+            node_id = self.add_node(node_type, status="pending: scheduling", tags=body.get("tags") or {})
+            self.nodes[node_id]["tags"]["ray-node-status"] = "pending: scheduling"
+            created.append(node_id)
+        if node_type in self.limits:
+            self.limits[node_type] = (allowed - n, reason, message)
+        rejected = {"count": count - n, "reason": reason if count > n else None, "message": message if count > n else None}
+        answer = {"requestId": request_id, "created": created, "rejected": rejected}
+        self._replays[request_id] = (body, answer)
+        return 201, {}, answer
+
+    def _terminate(self, body: Any):
+        if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
+            raise ApiError(400, "invalid", "ids: required list", "ids")
+        terminating, unknown = [], []
+        for node_id in body["ids"]:
+            if node_id in self.nodes:
+                del self.nodes[node_id]
+                terminating.append(node_id)
+            else:
+                unknown.append(node_id)
+        if terminating:
+            self.revision += 1
+        return 200, {}, {"terminating": terminating, "unknown": unknown}
+
+    def _set_tags(self, node_id: str, body: Any):
+        if not isinstance(body, dict) or not isinstance(body.get("tags"), dict):
+            raise ApiError(400, "invalid", "tags: required object", "tags")
+        node = self.nodes.get(node_id)
+        if node is None:
+            raise ApiError(404, "not_found", f"node {node_id} not found")
+        node["tags"].update(body["tags"])
+        self.revision += 1
+        return 200, {}, node
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    sidecar: FakeSidecar
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.sidecar.lock:
+            self.sidecar.connections += 1
+            self.sidecar._open_sockets.append(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _serve(self) -> None:
+        fake = self.sidecar
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, extra, body = fake.handle(self.command, self.path, headers, raw)
+        except ApiError as e:
+            error: Dict[str, Any] = {"code": e.code, "message": e.message}
+            if e.field:
+                error["field"] = e.field
+            status, extra, body = e.status, {}, {"error": error}
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw
+        with fake.lock:
+            fake.requests.append(Seen(self.command, urllib.parse.urlsplit(self.path).path, headers, parsed, status))
+            key = (self.command, urllib.parse.urlsplit(self.path).path)
+            drop = key in fake._drop_after
+            if drop:
+                fake._drop_after.remove(key)
+        if drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fake._delay_s:
+            threading.Event().wait(fake._delay_s)
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        if status != 304:
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if status != 304 and data:
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
