@@ -1,0 +1,631 @@
+{{/*
+Helpers of the ray-federation chart.
+
+Public helpers (meant to be included, also by people who embed this chart):
+  ray-federation.sidecarContainer      the sidecar container (one list item)
+  ray-federation.volumes               the volumes that container and the autoscaler need (list items)
+  ray-federation.autoscalerVolumeMounts  mounts for whichever container runs Ray's monitor (list items)
+  ray-federation.autoscalerEnv         env for that container (list items; may be empty)
+  ray-federation.pluginInitContainer   init container copying the plugin from the sidecar image (list item; may be empty)
+  ray-federation.monitorCommand        command + args running Ray's monitor with our config (mode kuberay)
+  ray-federation.kubeRayHeadValues     the `head:` block for KubeRay's ray-cluster chart
+*/}}
+
+{{/* Prefix of every object name: fullnameOverride or the release name. */}}
+{{- define "ray-federation.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ray-federation.configMapName" -}}
+{{- printf "%s-config" (include "ray-federation.fullname" .) -}}
+{{- end -}}
+
+{{- define "ray-federation.autoscalingConfigMapName" -}}
+{{- printf "%s-autoscaling" (include "ray-federation.fullname" .) -}}
+{{- end -}}
+
+{{- define "ray-federation.serviceName" -}}
+{{- printf "%s-management" (include "ray-federation.fullname" .) -}}
+{{- end -}}
+
+{{- define "ray-federation.serviceAccountName" -}}
+{{- default (include "ray-federation.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* metadata.name of the KubeRay RayCluster holding the head pod. */}}
+{{- define "ray-federation.kubeRayName" -}}
+{{- default .Values.rayCluster.name .Values.rayCluster.kubeRayName -}}
+{{- end -}}
+
+{{- define "ray-federation.labels" -}}
+app.kubernetes.io/name: ray-federation
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: federation-sidecar
+app.kubernetes.io/part-of: ray-federation
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
+ray-federation.io/ray-cluster: {{ .Values.rayCluster.name | quote }}
+{{- end -}}
+
+{{- define "ray-federation.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Fixed paths inside the head pod. */}}
+{{- define "ray-federation.configDir" -}}/etc/ray-federation{{- end -}}
+{{- define "ray-federation.configFile" -}}/etc/ray-federation/federation.yaml{{- end -}}
+{{- define "ray-federation.kubeconfigDir" -}}/etc/ray-federation/kubeconfigs{{- end -}}
+{{- define "ray-federation.tokenDir" -}}/var/run/secrets/ray-federation{{- end -}}
+{{- define "ray-federation.tokenFile" -}}/var/run/secrets/ray-federation/token{{- end -}}
+{{- define "ray-federation.pluginDir" -}}/opt/ray-federation/python{{- end -}}
+{{- define "ray-federation.autoscalingFile" -}}
+{{- printf "%s/autoscaling.yaml" (trimSuffix "/" .Values.autoscaler.configMountPath) -}}
+{{- end -}}
+
+{{/* "true" when the host is a loopback address, else empty. */}}
+{{- define "ray-federation.isLoopback" -}}
+{{- $h := toString . | trimPrefix "[" | trimSuffix "]" -}}
+{{- if or (eq $h "localhost") (eq $h "::1") (hasPrefix "127." $h) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "ray-federation.tokenEnabled" -}}
+{{- if .Values.api.token.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{/* host:port, IPv6 hosts in brackets. Argument: (list host port). */}}
+{{- define "ray-federation.hostPort" -}}
+{{- $host := toString (index . 0) -}}
+{{- if and (contains ":" $host) (not (hasPrefix "[" $host)) -}}
+{{- printf "[%s]:%v" $host (index . 1) -}}
+{{- else -}}
+{{- printf "%s:%v" $host (index . 1) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The URL the plugin calls: the API listens in the same pod. */}}
+{{- define "ray-federation.sidecarUrl" -}}
+{{- $host := toString .Values.api.host -}}
+{{- if or (include "ray-federation.isLoopback" $host) (eq $host "0.0.0.0") (eq $host "::") (eq $host "[::]") -}}
+{{- printf "http://127.0.0.1:%v" .Values.api.port -}}
+{{- else -}}
+{{- printf "http://%s" (include "ray-federation.hostPort" (list $host .Values.api.port)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ray-federation.headAddress" -}}
+{{- if .Values.rayCluster.headAddress -}}
+{{- .Values.rayCluster.headAddress -}}
+{{- else -}}
+{{- printf "%s-head-svc.%s.svc.cluster.local:%v" (include "ray-federation.kubeRayName" .) .Release.Namespace .Values.autoscaler.gcsPort -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Checks the values that the templates depend on and fails with every problem at once, each naming its
+value. The sidecar validates federation.yaml in full at start-up; these checks catch what would
+otherwise render a broken pod or autoscaling config.
+*/}}
+{{- define "ray-federation.validate" -}}
+{{- $errors := list -}}
+{{- $dnsLabel := "^[a-z]([-a-z0-9]*[a-z0-9])?$" -}}
+{{- $name := toString .Values.rayCluster.name -}}
+{{- if not $name -}}
+{{- $errors = append $errors "rayCluster.name: is required" -}}
+{{- else if or (not (regexMatch $dnsLabel $name)) (gt (len $name) 40) -}}
+{{- $errors = append $errors (printf "rayCluster.name: %q must be a DNS label of at most 40 characters starting with a letter" $name) -}}
+{{- end -}}
+{{- if and .Values.rayCluster.headAddress (not (regexMatch "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]+$" (toString .Values.rayCluster.headAddress))) -}}
+{{- $errors = append $errors (printf "rayCluster.headAddress: %q must be host:port" (toString .Values.rayCluster.headAddress)) -}}
+{{- end -}}
+{{- if and (not (include "ray-federation.isLoopback" .Values.api.host)) (not .Values.api.token.existingSecret) -}}
+{{- $errors = append $errors (printf "api.token.existingSecret: required when api.host (%s) is not a loopback address: the node-provider API would be open to the network" .Values.api.host) -}}
+{{- end -}}
+{{- if and .Values.api.token.existingSecret (not .Values.api.token.key) -}}
+{{- $errors = append $errors "api.token.key: is required when api.token.existingSecret is set" -}}
+{{- end -}}
+{{- if eq (int .Values.api.port) (int .Values.management.port) -}}
+{{- $errors = append $errors (printf "management.port: %v is also api.port; they must differ" .Values.management.port) -}}
+{{- end -}}
+{{- if not .Values.members -}}
+{{- $errors = append $errors "members: at least one member cluster is required" -}}
+{{- end -}}
+{{- $seen := dict -}}
+{{- range $i, $m := .Values.members -}}
+{{- $mname := toString (default "" $m.name) -}}
+{{- if not $mname -}}
+{{- $errors = append $errors (printf "members[%d].name: is required" $i) -}}
+{{- else if or (not (regexMatch $dnsLabel $mname)) (gt (len $mname) 40) -}}
+{{- $errors = append $errors (printf "members[%d].name: %q must match [a-z][-a-z0-9]* (at most 40 characters)" $i $mname) -}}
+{{- else if hasKey $seen $mname -}}
+{{- $errors = append $errors (printf "members[%d].name: %q is already used by members[%v]" $i $mname (get $seen $mname)) -}}
+{{- else -}}
+{{- $_ := set $seen $mname $i -}}
+{{- end -}}
+{{- if not $m.cloud -}}
+{{- $errors = append $errors (printf "members[%d].cloud: is required (it groups members under one circuit breaker)" $i) -}}
+{{- end -}}
+{{- $kc := default dict $m.kubeconfig -}}
+{{- if and $kc.context (not $kc.secretName) -}}
+{{- $errors = append $errors (printf "members[%d].kubeconfig.context: needs kubeconfig.secretName (in-cluster credentials have no contexts)" $i) -}}
+{{- end -}}
+{{- if and (eq (toString (default "auto" $m.capacity)) "static") (not $m.staticCapacity) -}}
+{{- $errors = append $errors (printf "members[%d].staticCapacity: is required when capacity is static" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- if not .Values.pools -}}
+{{- $errors = append $errors "pools: at least one pool is required" -}}
+{{- end -}}
+{{- $types := dict -}}
+{{- range $i, $p := .Values.pools -}}
+{{- if not $p.name -}}
+{{- $errors = append $errors (printf "pools[%d].name: is required" $i) -}}
+{{- end -}}
+{{- $type := toString (default $p.name $p.rayNodeType) -}}
+{{- if $type -}}
+{{- if hasKey $types $type -}}
+{{- $errors = append $errors (printf "pools[%d].rayNodeType: %q is already used by pools[%v]" $i $type (get $types $type)) -}}
+{{- else if eq $type (toString $.Values.autoscaler.head.nodeType) -}}
+{{- $errors = append $errors (printf "pools[%d].rayNodeType: %q is the head's node type (autoscaler.head.nodeType)" $i $type) -}}
+{{- else -}}
+{{- $_ := set $types $type $i -}}
+{{- end -}}
+{{- end -}}
+{{- if not $p.virtualCluster -}}
+{{- $errors = append $errors (printf "pools[%d].virtualCluster: is required" $i) -}}
+{{- end -}}
+{{- if not $p.resources -}}
+{{- $errors = append $errors (printf "pools[%d].resources: is required (what one worker asks for)" $i) -}}
+{{- else -}}
+{{- range $k, $v := $p.resources -}}
+{{- if not (regexMatch "^([+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$" (toString $v)) -}}
+{{- $errors = append $errors (printf "pools[%d].resources.%s: %q is not a number or Kubernetes quantity" $i $k (toString $v)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\n\nray-federation: invalid values:\n  - %s\n" (join "\n  - " $errors)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A Kubernetes quantity (number or string: 500m, 32Gi, 1e3, 2) as a float64.
+*/}}
+{{- define "ray-federation.quantityValue" -}}
+{{- $s := toString . | trim -}}
+{{- $num := regexFind "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?" $s -}}
+{{- $suffix := trimPrefix $num $s -}}
+{{- $scale := dict "" 1.0 "n" 0.000000001 "u" 0.000001 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- mulf (float64 $num) (get $scale $suffix) -}}
+{{- end -}}
+
+{{/* A float64 printed as YAML: whole numbers without a fraction, others in shortest form. */}}
+{{- define "ray-federation.number" -}}
+{{- $f := float64 . -}}
+{{- if and (eq (floor $f) $f) (lt $f 1e15) (gt $f -1e15) -}}
+{{- printf "%.0f" $f -}}
+{{- else -}}
+{{- printf "%g" $f -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Ray resources of one worker of a pool (argument: the pool): CPU, GPU, memory in bytes (rounded up),
+plus rayResources. Kubernetes extended resources (names with '/') are pod requests only and are
+left out: Ray does not advertise them.
+*/}}
+{{- define "ray-federation.poolRayResources" -}}
+{{- $out := dict -}}
+{{- range $k, $v := .resources -}}
+{{- if not (contains "/" $k) -}}
+{{- $q := include "ray-federation.quantityValue" $v | float64 -}}
+{{- if eq $k "memory" -}}
+{{- $_ := set $out $k (ceil $q | include "ray-federation.number") -}}
+{{- else -}}
+{{- $_ := set $out $k (include "ray-federation.number" $q) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $k, $v := (default dict .rayResources) -}}
+{{- $_ := set $out $k (include "ray-federation.number" (float64 $v)) -}}
+{{- end -}}
+{{- if not $out -}}
+{}
+{{- else -}}
+{{- range $i, $k := keys $out | sortAlpha }}
+{{- if $i }}{{ "\n" }}{{ end -}}
+{{ $k | quote }}: {{ get $out $k }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* federation.yaml: the sidecar's configuration file (DESIGN §3). */}}
+{{- define "ray-federation.federationYaml" -}}
+rayCluster:
+  name: {{ .Values.rayCluster.name | quote }}
+  headAddress: {{ include "ray-federation.headAddress" . | quote }}
+api:
+  listen: {{ include "ray-federation.hostPort" (list .Values.api.host .Values.api.port) | quote }}
+  {{- if include "ray-federation.tokenEnabled" . }}
+  tokenFile: {{ include "ray-federation.tokenFile" . | quote }}
+  {{- end }}
+management:
+  listen: {{ include "ray-federation.hostPort" (list .Values.management.host .Values.management.port) | quote }}
+clusters:
+{{- range $m := .Values.members }}
+  - name: {{ $m.name | quote }}
+    cloud: {{ $m.cloud | quote }}
+    {{- with $m.region }}
+    region: {{ . | quote }}
+    {{- end }}
+    {{- with $m.zone }}
+    zone: {{ . | quote }}
+    {{- end }}
+    {{- $kc := default dict $m.kubeconfig }}
+    {{- if $kc.secretName }}
+    kubeconfig: {{ printf "%s/%s/%s" (include "ray-federation.kubeconfigDir" $) $m.name (default "kubeconfig" $kc.key) | quote }}
+    {{- with $kc.context }}
+    context: {{ . | quote }}
+    {{- end }}
+    {{- end }}
+    namespace: {{ default "ray-workers" $m.namespace | quote }}
+    {{- if hasKey $m "priority" }}
+    priority: {{ $m.priority }}
+    {{- end }}
+    {{- with $m.price }}
+    price: {{ toJson . }}
+    {{- end }}
+    {{- if hasKey $m "elastic" }}
+    elastic: {{ $m.elastic }}
+    {{- end }}
+    {{- with $m.capacity }}
+    capacity: {{ . | quote }}
+    {{- end }}
+    {{- with $m.staticCapacity }}
+    staticCapacity: {{ toJson . }}
+    {{- end }}
+    {{- with $m.gpuResourceName }}
+    gpuResourceName: {{ . | quote }}
+    {{- end }}
+{{- end }}
+{{- if .Values.virtualClusters }}
+virtualClusters:
+{{- range $vc := .Values.virtualClusters }}
+  - name: {{ $vc.name | quote }}
+    {{- with $vc.quota }}
+    quota: {{ toJson . }}
+    {{- end }}
+{{- end }}
+{{- end }}
+pools:
+{{- range $p := .Values.pools }}
+  - name: {{ $p.name | quote }}
+    {{- with omit $p "name" }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+{{- $timing := dict -}}
+{{- range $k, $v := (default dict .Values.timing) -}}
+{{- if $v -}}{{- $_ := set $timing $k $v -}}{{- end -}}
+{{- end -}}
+{{- if $timing }}
+timing:
+{{- range $k := keys $timing | sortAlpha }}
+  {{ $k }}: {{ get $timing $k | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The sum of the pools' maxWorkers (each defaults to 100, as in the sidecar). */}}
+{{- define "ray-federation.maxWorkers" -}}
+{{- if .Values.autoscaler.maxWorkers -}}
+{{- int .Values.autoscaler.maxWorkers -}}
+{{- else -}}
+{{- $sum := 0 -}}
+{{- range .Values.pools -}}
+{{- $sum = add $sum (int (ternary .maxWorkers 100 (hasKey . "maxWorkers"))) -}}
+{{- end -}}
+{{- $sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+autoscaling.yaml: Ray's autoscaling config with the external provider. Autoscaler v1 reads this file
+raw and indexes every top-level key below directly, so none may be left out.
+*/}}
+{{- define "ray-federation.autoscalingYaml" -}}
+cluster_name: {{ .Values.rayCluster.name | quote }}
+max_workers: {{ include "ray-federation.maxWorkers" . }}
+upscaling_speed: {{ include "ray-federation.number" (float64 .Values.autoscaler.upscalingSpeed) }}
+idle_timeout_minutes: {{ include "ray-federation.number" (float64 .Values.autoscaler.idleTimeoutMinutes) }}
+provider:
+  type: external
+  module: ray_federation.FederatedNodeProvider
+  sidecar_url: {{ include "ray-federation.sidecarUrl" . | quote }}
+  {{- if include "ray-federation.tokenEnabled" . }}
+  token_file: {{ include "ray-federation.tokenFile" . | quote }}
+  {{- end }}
+  timeout_s: {{ include "ray-federation.number" (float64 .Values.autoscaler.providerTimeoutSeconds) }}
+  disable_node_updaters: true
+  disable_launch_config_check: true
+auth: {}
+head_node_type: {{ .Values.autoscaler.head.nodeType | quote }}
+available_node_types:
+  {{ .Values.autoscaler.head.nodeType | quote }}:
+    resources:
+      {{- include "ray-federation.poolRayResources" (dict "resources" (default dict .Values.autoscaler.head.resources)) | nindent 6 }}
+    node_config: {}
+    min_workers: 0
+    max_workers: 0
+{{- range $p := .Values.pools }}
+  {{ default $p.name $p.rayNodeType | quote }}:
+    resources:
+      {{- include "ray-federation.poolRayResources" $p | nindent 6 }}
+    labels:
+      {{- range $k, $v := (default dict $p.labels) }}
+      {{ $k | quote }}: {{ toString $v | quote }}
+      {{- end }}
+      "ray-federation.io/virtual-cluster": {{ toString $p.virtualCluster | quote }}
+    node_config: {}
+    min_workers: {{ int (default 0 $p.minWorkers) }}
+    max_workers: {{ int (ternary $p.maxWorkers 100 (hasKey $p "maxWorkers")) }}
+{{- end }}
+file_mounts: {}
+cluster_synced_files: []
+file_mounts_sync_continuously: false
+rsync_exclude: []
+rsync_filter: []
+initialization_commands: []
+setup_commands: []
+head_setup_commands: []
+worker_setup_commands: []
+head_start_ray_commands: []
+worker_start_ray_commands: []
+{{- end -}}
+
+{{/* The sidecar container, one list item. */}}
+{{- define "ray-federation.sidecarContainer" -}}
+- name: ray-federation
+  image: {{ include "ray-federation.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args:
+    - --config
+    - {{ include "ray-federation.configFile" . }}
+  env:
+    {{- with .Values.jvmOptions }}
+    - name: JAVA_TOOL_OPTIONS
+      value: {{ . | quote }}
+    {{- end }}
+    - name: RAY_FEDERATION_POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    {{- with .Values.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  ports:
+    - name: management
+      containerPort: {{ .Values.management.port }}
+      protocol: TCP
+    {{- if not (include "ray-federation.isLoopback" .Values.api.host) }}
+    - name: api
+      containerPort: {{ .Values.api.port }}
+      protocol: TCP
+    {{- end }}
+  {{- if .Values.probes.startup.enabled }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: management
+    periodSeconds: {{ .Values.probes.startup.periodSeconds }}
+    failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+  {{- end }}
+  {{- if .Values.probes.liveness.enabled }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: management
+    periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
+    timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
+    failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
+  {{- end }}
+  {{- if .Values.probes.readiness.enabled }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: management
+    periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
+    timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
+    failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+  {{- end }}
+  {{- with .Values.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: ray-federation-config
+      mountPath: {{ include "ray-federation.configDir" . }}
+      readOnly: true
+    {{- if include "ray-federation.tokenEnabled" . }}
+    - name: ray-federation-token
+      mountPath: {{ include "ray-federation.tokenDir" . }}
+      readOnly: true
+    {{- end }}
+    - name: ray-federation-tmp
+      mountPath: /tmp
+{{- end -}}
+
+{{/*
+The pod volumes, list items. ray-federation-config projects federation.yaml and every member's
+kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
+*/}}
+{{- define "ray-federation.volumes" -}}
+- name: ray-federation-config
+  projected:
+    sources:
+      - configMap:
+          name: {{ include "ray-federation.configMapName" . }}
+          items:
+            - key: federation.yaml
+              path: federation.yaml
+      {{- range $m := .Values.members }}
+      {{- $kc := default dict $m.kubeconfig }}
+      {{- if $kc.secretName }}
+      - secret:
+          name: {{ $kc.secretName }}
+          items:
+            - key: {{ default "kubeconfig" $kc.key | quote }}
+              path: {{ printf "kubeconfigs/%s/%s" $m.name (default "kubeconfig" $kc.key) | quote }}
+      {{- end }}
+      {{- end }}
+{{- if include "ray-federation.tokenEnabled" . }}
+- name: ray-federation-token
+  secret:
+    secretName: {{ .Values.api.token.existingSecret }}
+    items:
+      - key: {{ .Values.api.token.key | quote }}
+        path: token
+{{- end }}
+- name: ray-federation-tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+- name: ray-federation-autoscaling
+  configMap:
+    name: {{ include "ray-federation.autoscalingConfigMapName" . }}
+{{- if eq .Values.autoscaler.plugin.source "sidecarImage" }}
+- name: ray-federation-plugin
+  emptyDir:
+    sizeLimit: 16Mi
+{{- end }}
+{{- end -}}
+
+{{/* Mounts for the container that runs Ray's monitor (autoscaler container or ray-head). */}}
+{{- define "ray-federation.autoscalerVolumeMounts" -}}
+- name: ray-federation-autoscaling
+  mountPath: {{ .Values.autoscaler.configMountPath }}
+  readOnly: true
+{{- if include "ray-federation.tokenEnabled" . }}
+- name: ray-federation-token
+  mountPath: {{ include "ray-federation.tokenDir" . }}
+  readOnly: true
+{{- end }}
+{{- if eq .Values.autoscaler.plugin.source "sidecarImage" }}
+- name: ray-federation-plugin
+  mountPath: {{ include "ray-federation.pluginDir" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Env for the container that runs Ray's monitor; empty when nothing is needed. */}}
+{{- define "ray-federation.autoscalerEnv" -}}
+{{- if eq .Values.autoscaler.plugin.source "sidecarImage" -}}
+- name: PYTHONPATH
+  value: {{ include "ray-federation.pluginDir" . }}
+{{- end }}
+{{- end -}}
+
+{{/* Init container that copies the plugin out of the sidecar image; empty unless plugin.source is sidecarImage. */}}
+{{- define "ray-federation.pluginInitContainer" -}}
+{{- if eq .Values.autoscaler.plugin.source "sidecarImage" -}}
+- name: ray-federation-plugin
+  image: {{ include "ray-federation.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["cp", "-R", "{{ trimSuffix "/" .Values.autoscaler.plugin.sidecarImagePath }}/.", "/ray-federation-plugin/"]
+  resources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+    limits:
+      memory: 64Mi
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  volumeMounts:
+    # not at the source path: the empty volume would hide the files to copy
+    - name: ray-federation-plugin
+      mountPath: /ray-federation-plugin
+{{- end }}
+{{- end -}}
+
+{{/*
+Command and args for KubeRay's autoscaler container (mode kuberay): wait for the head's GCS, then run
+Ray's own monitor (v1 or v2) with our autoscaling config instead of `ray kuberay-autoscaler`.
+*/}}
+{{- define "ray-federation.monitorCommand" -}}
+{{- $module := ternary "ray.autoscaler.v2.monitor" "ray.autoscaler._private.monitor" (eq .Values.autoscaler.version "v2") -}}
+{{- $gcs := printf "127.0.0.1:%v" .Values.autoscaler.gcsPort -}}
+command: ["/bin/bash", "-c", "--"]
+args:
+  - >-
+    until ray health-check --address {{ $gcs }} >/dev/null 2>&1; do echo "ray-federation: waiting for the Ray GCS at {{ $gcs }}"; sleep 2; done;
+    mkdir -p /tmp/ray/session_latest/logs;
+    exec python -m {{ $module }} --gcs-address={{ $gcs }} --autoscaling-config={{ include "ray-federation.autoscalingFile" . }} --logs-dir=/tmp/ray/session_latest/logs
+{{- end -}}
+
+{{/* autoscalerOptions for the RayCluster (mode kuberay). */}}
+{{- define "ray-federation.autoscalerOptions" -}}
+version: {{ .Values.autoscaler.version }}
+{{ include "ray-federation.monitorCommand" . }}
+{{- with include "ray-federation.autoscalerEnv" . }}
+env:
+{{- . | nindent 2 }}
+{{- end }}
+volumeMounts:
+{{- include "ray-federation.autoscalerVolumeMounts" . | nindent 2 }}
+{{- with .Values.autoscaler.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.autoscaler.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The `head:` block of values for KubeRay's ray-cluster chart (printed by NOTES.txt). */}}
+{{- define "ray-federation.kubeRayHeadValues" -}}
+head:
+  {{- if or .Values.serviceAccount.create .Values.serviceAccount.name }}
+  serviceAccountName: {{ include "ray-federation.serviceAccountName" . }}
+  {{- end }}
+  {{- if eq .Values.autoscaler.mode "kuberay" }}
+  enableInTreeAutoscaling: true
+  autoscalerOptions:
+    {{- include "ray-federation.autoscalerOptions" . | nindent 4 }}
+  {{- else }}
+  enableInTreeAutoscaling: false
+  rayStartParams:
+    # keep your other rayStartParams
+    autoscaling-config: {{ include "ray-federation.autoscalingFile" . }}
+  {{- $env := include "ray-federation.autoscalerEnv" . }}
+  {{- if or $env (eq .Values.autoscaler.version "v2") }}
+  containerEnv:
+    # keep your other containerEnv entries
+    {{- if eq .Values.autoscaler.version "v2" }}
+    - name: RAY_enable_autoscaler_v2
+      value: "1"
+    {{- end }}
+    {{- with $env }}
+    {{- . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+  volumeMounts:
+    # keep the chart's log-volume mount and your own
+    - name: log-volume
+      mountPath: /tmp/ray
+    {{- include "ray-federation.autoscalerVolumeMounts" . | nindent 4 }}
+  {{- end }}
+  {{- with include "ray-federation.pluginInitContainer" . }}
+  initContainers:
+    {{- . | nindent 4 }}
+  {{- end }}
+  sidecarContainers:
+    {{- include "ray-federation.sidecarContainer" . | nindent 4 }}
+  volumes:
+    # keep the chart's log-volume and your own
+    - name: log-volume
+      emptyDir: {}
+    {{- include "ray-federation.volumes" . | nindent 4 }}
+{{- end -}}

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Chart tests: lint both charts strictly, render them with default and example values, check what the
+# rendered objects say (and that invalid values are refused with the field named), render the NOTES,
+# and check that the generated examples under charts/ray-federation/examples/ are current.
+#
+#   charts/test.sh                    run everything; prints "charts: N passed, N failed"
+#   charts/test.sh --update-examples  regenerate the generated examples first
+#
+# helm comes from scripts/lib/helm (built from source once). Rendered output goes to a temp dir that is
+# kept and printed when something fails (or always, with KEEP_RENDERED=1). PyYAML (python3 -c 'import yaml') enables the structured checks;
+# without it they are skipped with a note. When a Ray venv made by scripts/lib/python-env exists, the
+# generated autoscaling configs are also run through Ray's own config validation.
+set -uo pipefail
+
+charts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(dirname "$charts_dir")"
+helm="$repo_dir/scripts/lib/helm"
+fed="$charts_dir/ray-federation"
+member="$charts_dir/ray-federation-member"
+full_values="$fed/examples/full-values.yaml"
+
+update_examples=false
+for arg in "$@"; do
+  case "$arg" in
+    --update-examples) update_examples=true ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "charts/test.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ray-federation-charts.XXXXXX")"
+out="$work/rendered"
+mkdir -p "$out"
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); printf '  ok    %s\n' "$1"; }
+fail() {
+  failed=$((failed + 1))
+  failures+=("$1")
+  printf '  FAIL  %s\n' "$1"
+  if [[ -n "${2:-}" ]]; then
+    while IFS= read -r line; do printf '        %s\n' "$line"; done <<<"$2"
+  fi
+  return 0
+}
+
+# run NAME CMD...: a check that passes when CMD exits 0; its output is shown when it fails.
+run() {
+  local name="$1"; shift
+  local log
+  if log="$("$@" 2>&1)"; then pass "$name"; else fail "$name" "$log"; fi
+}
+
+# render NAME CHART ARGS...: helm template into $out/NAME.yaml.
+render() {
+  local name="$1" chart="$2"; shift 2
+  local log
+  if log="$("$helm" template "$@" "$chart" 2>&1 >"$out/$name.yaml")"; then
+    pass "render $name"
+  else
+    fail "render $name" "$log"
+  fi
+}
+
+# refuse NAME EXPECTED CHART ARGS...: rendering must fail and the error must contain EXPECTED.
+refuse() {
+  local name="$1" expected="$2" chart="$3"; shift 3
+  local log
+  if log="$("$helm" template refused "$chart" "$@" 2>&1)"; then
+    fail "refuses $name" "rendered although it should have failed"
+  elif grep -qF -- "$expected" <<<"$log"; then
+    pass "refuses $name"
+  else
+    fail "refuses $name" "expected the error to mention: $expected"$'\n'"$log"
+  fi
+}
+
+# render_helper NAME CHART TEMPLATE_NAME ARGS...: renders one named template (or NOTES.txt when
+# TEMPLATE_NAME is NOTES) as plain text into $out/NAME.txt, through a copy of the chart with a
+# ConfigMap wrapper (helm template prints neither helpers nor NOTES.txt by themselves).
+render_helper() {
+  local name="$1" chart="$2" tpl="$3"; shift 3
+  local copy="$work/copy-$name"
+  rm -rf "$copy"
+  cp -R "$chart" "$copy"
+  if [[ "$tpl" == NOTES ]]; then
+    { echo '{{- define "charts-test.notes" -}}'; cat "$chart/templates/NOTES.txt"; echo '{{- end -}}'; } >"$copy/templates/_charts_test_notes.tpl"
+    tpl="charts-test.notes"
+  fi
+  cat >"$copy/templates/zz-charts-test.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: charts-test
+data:
+  text: {{ include "$tpl" . | toJson }}
+EOF
+  local log
+  if log="$("$helm" template "$@" "$copy" --show-only templates/zz-charts-test.yaml 2>&1 >"$work/$name.wrapped")" &&
+     python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("  text: "):
+        sys.stdout.write(json.loads(line[len("  text: "):]) + "\n")
+        break
+else:
+    sys.exit("no text in the wrapper output")' "$work/$name.wrapped" >"$out/$name.txt"; then
+    pass "render $name"
+  else
+    fail "render $name" "$log"
+  fi
+}
+
+echo "helm: $("$helm" version --short 2>&1 | tail -1)"
+
+echo "lint"
+run "lint ray-federation (defaults)" "$helm" lint --strict "$fed"
+run "lint ray-federation (examples/full-values.yaml)" "$helm" lint --strict "$fed" -f "$full_values"
+run "lint ray-federation (full values, RayCluster, mode rayStart)" "$helm" lint --strict "$fed" -f "$full_values" \
+  --set kubeRay.rayCluster.create=true --set autoscaler.mode=rayStart --set autoscaler.plugin.source=image
+run "lint ray-federation-member (defaults)" "$helm" lint --strict "$member"
+run "lint ray-federation-member (token Secret, namespace created)" "$helm" lint --strict "$member" \
+  --set tokenSecret.create=true --set namespace.create=true --set memberName=gcp-usc1
+
+echo "render"
+render fed-defaults "$fed" ray-federation -n ray
+render fed-full "$fed" ray-federation -n ray -f "$full_values"
+render fed-full-raycluster-kuberay "$fed" ray-federation -n ray -f "$full_values" --set kubeRay.rayCluster.create=true
+render fed-full-raycluster-raystart "$fed" ray-federation -n ray -f "$full_values" --set kubeRay.rayCluster.create=true \
+  --set autoscaler.mode=rayStart
+render fed-open-api "$fed" ray-federation -n ray --set api.host=0.0.0.0 --set api.token.existingSecret=api-token
+render member-defaults "$member" aws-use1 -n ray-workers
+render member-full "$member" gcp-usc1 -n ray-workers --set tokenSecret.create=true --set namespace.create=true \
+  --set-json 'namespace.labels={"pod-security.kubernetes.io/enforce":"baseline"}'
+render member-no-capacity-reader "$member" azure-eastus -n ray-workers --set rbac.capacityReader.enabled=false
+render member-home "$member" home -n ray-workers --set serviceAccount.create=false --set serviceAccount.name=ray-federation \
+  --set serviceAccount.namespace=ray
+render_helper fed-notes-defaults "$fed" NOTES ray-federation -n ray
+render_helper fed-notes-full-raystart "$fed" NOTES ray-federation -n ray -f "$full_values" --set autoscaler.mode=rayStart \
+  --set autoscaler.plugin.source=image
+render_helper fed-kuberay-values "$fed" ray-federation.kubeRayHeadValues ray-federation -n ray -f "$full_values"
+render_helper member-notes "$member" NOTES gcp-usc1 -n ray-workers --set tokenSecret.create=true --set home.context=home
+
+echo "invalid values are refused with the field named"
+refuse "an API open to the network without a token" "api.token.existingSecret" "$fed" --set api.host=0.0.0.0
+refuse "two members with one name" 'members[1].name: "home" is already used by members[0]' "$fed" \
+  --set-json 'members=[{"name":"home","cloud":"a"},{"name":"home","cloud":"b"}]'
+refuse "a member name that is not a DNS label" 'members[0].name: "AWS_1"' "$fed" --set-json 'members=[{"name":"AWS_1","cloud":"aws"}]'
+refuse "a pool without resources (schema)" "at '/pools/0': missing property 'resources'" "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default"}]'
+refuse "a resource that is not a quantity" 'pools[0].resources.memory: "lots"' "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1,"memory":"lots"}}]'
+refuse "static capacity without staticCapacity" "members[0].staticCapacity: is required" "$fed" \
+  --set-json 'members=[{"name":"m","cloud":"c","capacity":"static"}]'
+refuse "an unknown autoscaler mode (schema)" "at '/autoscaler/mode'" "$fed" --set autoscaler.mode=sometimes
+refuse "a head address without a port" "rayCluster.headAddress" "$fed" --set rayCluster.headAddress=ray-head.example
+refuse "a member name with capitals" 'memberName: "Prod"' "$member" --set memberName=Prod
+
+echo "rendered objects"
+if python3 -c 'import yaml' 2>/dev/null; then
+  run "every rendered file parses as YAML, with kind and name" python3 - "$out" <<'PY'
+import pathlib, sys, yaml
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
+    for doc in yaml.safe_load_all(f.read_text()):
+        if doc is None:
+            continue
+        assert doc.get("kind") and doc.get("metadata", {}).get("name"), f"{f.name}: object without kind or name: {doc}"
+        for key in ("federation.yaml", "autoscaling.yaml"):
+            if key in doc.get("data", {}):
+                yaml.safe_load(doc["data"][key])
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*kuberay-values.txt")):
+    assert "head" in yaml.safe_load(f.read_text()), f"{f.name}: no head: block"
+PY
+  run "chart behaviour (config, autoscaler, pod, RBAC)" python3 "$charts_dir/test_rendered.py" "$out"
+else
+  echo "  skip  structured checks: PyYAML is not installed (pip install pyyaml)"
+fi
+
+ray_python=""
+for candidate in "${RAY_FEDERATION_CACHE:-$HOME/.cache/ray-federation}"/venv-ray-*/bin/python; do
+  [[ -x "$candidate" ]] && "$candidate" -c 'import ray, yaml' 2>/dev/null && ray_python="$candidate" && break
+done
+if [[ -n "$ray_python" ]]; then
+  run "Ray accepts the generated autoscaling configs ($("$ray_python" -c 'import ray; print("ray", ray.__version__)'))" \
+    "$ray_python" - "$out" <<'PY'
+import copy, logging, pathlib, sys, yaml
+logging.disable(logging.WARNING)
+from ray.autoscaler._private.util import prepare_config, validate_config
+from ray.autoscaler.v2.instance_manager.config import FileConfigReader
+checked = 0
+for f in sorted(pathlib.Path(sys.argv[1]).glob("fed-*.yaml")):
+    for doc in yaml.safe_load_all(f.read_text()):
+        if doc and doc.get("kind") == "ConfigMap" and "autoscaling.yaml" in doc.get("data", {}):
+            text = doc["data"]["autoscaling.yaml"]
+            config = yaml.safe_load(text)
+            validate_config(copy.deepcopy(config))            # v1: the raw file
+            validate_config(prepare_config(copy.deepcopy(config)))
+            path = pathlib.Path(sys.argv[1]) / (f.stem + ".autoscaling.yaml")
+            path.write_text(text)
+            v2 = FileConfigReader(config_file=str(path), skip_content_hash=True).get_cached_autoscaling_config()
+            types = v2.get_node_type_configs()
+            assert set(types) == set(config["available_node_types"]), (f.name, sorted(types))
+            checked += 1
+assert checked >= 3, f"only {checked} autoscaling configs found"
+PY
+else
+  echo "  skip  Ray's own config validation: no Ray venv (scripts/lib/python-env makes one)"
+fi
+
+echo "generated examples"
+gen_header() { printf '# Generated by charts/test.sh --update-examples from examples/full-values.yaml%s.\n# Do not edit: change the chart or full-values.yaml and regenerate.\n' "$1"; }
+declare -A examples=(
+  [raycluster-kuberay-autoscaler.yaml]="fed-full-raycluster-kuberay|templates/050-RayCluster-ray-federation.yaml| with kubeRay.rayCluster.create=true"
+  [raycluster-ray-start.yaml]="fed-full-raycluster-raystart|templates/050-RayCluster-ray-federation.yaml| with kubeRay.rayCluster.create=true, autoscaler.mode=rayStart"
+  [ray-cluster-chart-values.yaml]="fed-kuberay-values||: the head: values for KubeRay's ray-cluster chart"
+)
+for example in raycluster-kuberay-autoscaler.yaml raycluster-ray-start.yaml ray-cluster-chart-values.yaml; do
+  IFS='|' read -r source show_only note <<<"${examples[$example]}"
+  fresh="$work/example-$example"
+  if [[ -n "$show_only" ]]; then
+    args=(-n ray -f "$full_values" --set kubeRay.rayCluster.create=true)
+    [[ "$example" == raycluster-ray-start.yaml ]] && args+=(--set autoscaler.mode=rayStart)
+    { gen_header "$note"; "$helm" template ray-federation "$fed" "${args[@]}" --show-only "$show_only" 2>/dev/null | sed '/^# Source: /d'; } >"$fresh"
+  else
+    { gen_header "$note"; cat "$out/$source.txt"; } >"$fresh"
+  fi
+  if $update_examples; then
+    cp "$fresh" "$fed/examples/$example"
+  fi
+  if diff -u "$fed/examples/$example" "$fresh" >"$work/diff-$example" 2>&1; then
+    pass "examples/$example is current"
+  else
+    fail "examples/$example is current" "$(head -40 "$work/diff-$example")"$'\n'"(run charts/test.sh --update-examples)"
+  fi
+done
+
+echo
+if ((failed > 0)); then
+  echo "rendered output kept in $out"
+  printf 'failed:\n'; printf '  %s\n' "${failures[@]}"
+else
+  if [[ -n "${KEEP_RENDERED:-}" ]]; then echo "rendered output kept in $out"; else rm -rf "$work"; fi
+fi
+echo "charts: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,307 @@
+"""Behavioural checks on the charts' rendered output (run by charts/test.sh, needs PyYAML).
+
+Usage: python3 charts/test_rendered.py RENDERED_DIR
+
+Each check states what a user of the chart relies on: the sidecar finds its kubeconfigs where
+federation.yaml says they are, Ray's autoscaler gets every key it reads, the pod is restricted, the
+member's RBAC is exactly the least privilege documented, and so on. Every failed check is reported.
+"""
+import pathlib
+import sys
+
+import yaml
+
+CHARTS = pathlib.Path(__file__).resolve().parent
+FULL_VALUES = yaml.safe_load((CHARTS / "ray-federation/examples/full-values.yaml").read_text())
+
+V1_RAW_KEYS = {
+    "cluster_name", "max_workers", "upscaling_speed", "idle_timeout_minutes", "provider", "auth",
+    "available_node_types", "head_node_type", "file_mounts", "cluster_synced_files",
+    "file_mounts_sync_continuously", "rsync_exclude", "rsync_filter", "initialization_commands",
+    "setup_commands", "head_setup_commands", "worker_setup_commands", "head_start_ray_commands",
+    "worker_start_ray_commands",
+}
+
+problems = []
+checks = 0
+
+
+def check(condition, message):
+    global checks
+    checks += 1
+    if not condition:
+        problems.append(message)
+
+
+def objects(rendered, name):
+    docs = [d for d in yaml.safe_load_all((rendered / f"{name}.yaml").read_text()) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def data_yaml(objs, kind_name, key):
+    return yaml.safe_load(objs[kind_name]["data"][key])
+
+
+def head_pod(raycluster):
+    return raycluster["spec"]["headGroupSpec"]["template"]["spec"]
+
+
+def container(pod, name):
+    return next(c for c in pod["containers"] if c["name"] == name)
+
+
+def mounted_file(mounts, volumes_by_name, path):
+    """The (volume, path-inside-volume) that serves the absolute file path, or None."""
+    best = None
+    for m in mounts:
+        prefix = m["mountPath"].rstrip("/") + "/"
+        if path.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, m["name"])
+    if best is None:
+        return None
+    return volumes_by_name.get(best[1]), path[len(best[0]):]
+
+
+def volume_serves(volume, inner_path):
+    """True when the volume projects a file at inner_path."""
+    if volume is None:
+        return False
+    if "configMap" in volume:
+        items = volume["configMap"].get("items")
+        return items is None or any(i["path"] == inner_path for i in items)
+    if "secret" in volume:
+        items = volume["secret"].get("items")
+        return items is None or any(i["path"] == inner_path for i in items)
+    if "projected" in volume:
+        for source in volume["projected"]["sources"]:
+            body = source.get("configMap") or source.get("secret") or {}
+            if any(i["path"] == inner_path for i in body.get("items", [])):
+                return True
+    return False
+
+
+def check_defaults(rendered):
+    objs = objects(rendered, "fed-defaults")
+    fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
+    check(fed["rayCluster"] == {"name": "ray-cluster", "headAddress": "ray-cluster-head-svc.ray.svc.cluster.local:6379"},
+          f"defaults: rayCluster block is {fed['rayCluster']}")
+    check(fed["api"] == {"listen": "127.0.0.1:8765"}, f"defaults: the API must listen on loopback without a token: {fed['api']}")
+    check(fed["management"] == {"listen": "0.0.0.0:9090"}, f"defaults: management is {fed['management']}")
+    check([c["name"] for c in fed["clusters"]] == ["home"] and "kubeconfig" not in fed["clusters"][0],
+          "defaults: one in-cluster member 'home' expected")
+    check(set(fed) <= {"rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing"},
+          f"defaults: federation.yaml has keys outside DESIGN §3: {sorted(fed)}")
+    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
+    check(V1_RAW_KEYS <= set(auto), f"defaults: autoscaling config misses keys v1 reads raw: {sorted(V1_RAW_KEYS - set(auto))}")
+    check(auto["provider"] == {
+        "type": "external", "module": "ray_federation.FederatedNodeProvider", "sidecar_url": "http://127.0.0.1:8765",
+        "timeout_s": 4, "disable_node_updaters": True, "disable_launch_config_check": True},
+        f"defaults: provider block is {auto['provider']}")
+    check(auto["available_node_types"]["cpu"]["resources"] == {"CPU": 1, "memory": 4 * 1024 ** 3},
+          f"defaults: pool cpu's Ray resources are {auto['available_node_types']['cpu']['resources']}")
+    check(auto["head_node_type"] in auto["available_node_types"], "defaults: head_node_type is not a node type")
+    svc = objs[("Service", "ray-federation-management")]
+    check(svc["spec"]["ports"] == [{"name": "management", "port": 9090, "targetPort": "management", "protocol": "TCP"}],
+          f"defaults: management Service ports are {svc['spec']['ports']}")
+    check(svc["spec"]["selector"] == {"ray.io/cluster": "ray-cluster", "ray.io/node-type": "head"},
+          f"defaults: Service selects {svc['spec']['selector']}, not the KubeRay head pod")
+    kinds = {k for k, _ in objs}
+    check("ServiceMonitor" not in kinds and "RayCluster" not in kinds, f"defaults: optional objects rendered: {kinds}")
+
+
+def check_full(rendered):
+    objs = objects(rendered, "fed-full")
+    fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
+    check(fed["api"] == {"listen": "127.0.0.1:8765", "tokenFile": "/var/run/secrets/ray-federation/token"},
+          f"full: api block is {fed['api']}")
+    for member, cluster in zip(FULL_VALUES["members"], fed["clusters"]):
+        name = member["name"]
+        expected = {k: v for k, v in member.items() if k != "kubeconfig"}
+        expected["kubeconfig"] = f"/etc/ray-federation/kubeconfigs/{name}/{member['kubeconfig']['key']}"
+        if member["kubeconfig"].get("context"):
+            expected["context"] = member["kubeconfig"]["context"]
+        check(cluster == expected, f"full: member {name} renders as {cluster}, expected {expected}")
+    check(fed["virtualClusters"] == FULL_VALUES["virtualClusters"], "full: virtualClusters differ from the values")
+    check(fed["pools"] == FULL_VALUES["pools"], "full: pools must be passed through unchanged (templates, overrides, ...)")
+    check(fed["timing"] == FULL_VALUES["timing"], f"full: timing is {fed.get('timing')}")
+    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
+    types = auto["available_node_types"]
+    check(set(types) == {"ray.head.default", "gpu-l4", "cpu-serve", "gpu-train-8x"}, f"full: node types {sorted(types)}")
+    check(auto["max_workers"] == 64 + 100 + 12, f"full: max_workers {auto['max_workers']} is not the sum of the pools")
+    check(types["gpu-train-8x"]["resources"] == {"CPU": 48, "GPU": 8, "memory": 384 * 1024 ** 3},
+          f"full: gpu-train-8x resources {types['gpu-train-8x']['resources']}")
+    check(types["cpu-serve"]["resources"].get("serve_replica_slots") == 4, "full: rayResources missing from cpu-serve")
+    check(types["gpu-l4"]["labels"] == {"accelerator": "l4", "ray-federation.io/virtual-cluster": "vc-inference"},
+          f"full: gpu-l4 labels {types['gpu-l4']['labels']}")
+    check((types["cpu-serve"]["min_workers"], types["cpu-serve"]["max_workers"]) == (2, 100), "full: cpu-serve min/max workers")
+    check(auto["provider"]["token_file"] == fed["api"]["tokenFile"], "full: the plugin must read the sidecar's token file")
+    check((auto["idle_timeout_minutes"], auto["upscaling_speed"]) == (10, 2), "full: idle timeout / upscaling speed")
+    sm = objs[("ServiceMonitor", "ray-federation")]
+    check(sm["spec"]["endpoints"][0]["port"] == "management" and sm["spec"]["endpoints"][0]["path"] == "/metrics",
+          "full: ServiceMonitor must scrape /metrics on the management port")
+    svc_labels = objs[("Service", "ray-federation-management")]["metadata"]["labels"]
+    check(all(svc_labels.get(k) == v for k, v in sm["spec"]["selector"]["matchLabels"].items()),
+          "full: the ServiceMonitor does not select the management Service")
+    check(sm["metadata"]["labels"].get("release") == "kube-prometheus-stack", "full: serviceMonitor.labels not applied")
+
+
+def check_pod_wiring(name, pod, fed, auto_path, monitor_mounts, monitor_env):
+    """The head pod: every mount has a volume, and every file the configs name is really mounted."""
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    check(len(volumes) == len(pod["volumes"]), f"{name}: duplicate volume names")
+    sidecar = container(pod, "ray-federation")
+    for c in pod["containers"] + pod.get("initContainers", []):
+        for m in c.get("volumeMounts", []):
+            check(m["name"] in volumes, f"{name}: container {c['name']} mounts undeclared volume {m['name']}")
+    for m in monitor_mounts:
+        check(m["name"] in volumes, f"{name}: the autoscaler mounts undeclared volume {m['name']}")
+    check(sidecar["args"] == ["--config", "/etc/ray-federation/federation.yaml"], f"{name}: sidecar args {sidecar['args']}")
+    check(volume_serves(*mounted_file(sidecar["volumeMounts"], volumes, "/etc/ray-federation/federation.yaml")),
+          f"{name}: federation.yaml is not mounted where --config points")
+    for cluster in fed["clusters"]:
+        if "kubeconfig" in cluster:
+            served = mounted_file(sidecar["volumeMounts"], volumes, cluster["kubeconfig"])
+            check(served is not None and volume_serves(*served),
+                  f"{name}: member {cluster['name']}'s kubeconfig {cluster['kubeconfig']} is not mounted")
+    if "tokenFile" in fed["api"]:
+        for who, mounts in (("sidecar", sidecar["volumeMounts"]), ("autoscaler", monitor_mounts)):
+            served = mounted_file(mounts, volumes, fed["api"]["tokenFile"])
+            check(served is not None and volume_serves(*served), f"{name}: the token file is not mounted in the {who}")
+    served = mounted_file(monitor_mounts, volumes, auto_path)
+    check(served is not None and volume_serves(*served), f"{name}: {auto_path} is not mounted for Ray's monitor")
+    pythonpath = {e["name"]: e.get("value") for e in monitor_env}.get("PYTHONPATH")
+    if pythonpath:
+        check(any(m["mountPath"] == pythonpath for m in monitor_mounts), f"{name}: PYTHONPATH {pythonpath} is not mounted")
+        init = pod.get("initContainers", [])
+        check(any(c["name"] == "ray-federation-plugin" for c in init), f"{name}: no init container copies the plugin")
+    sc = sidecar["securityContext"]
+    check(sc.get("runAsNonRoot") is True and sc.get("readOnlyRootFilesystem") is True
+          and sc.get("allowPrivilegeEscalation") is False and sc.get("capabilities", {}).get("drop") == ["ALL"]
+          and sc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+          f"{name}: sidecar securityContext is not restricted: {sc}")
+    check(any(m["mountPath"] == "/tmp" for m in sidecar["volumeMounts"]), f"{name}: the JVM has no writable /tmp")
+    check({"name": "management", "containerPort": 9090, "protocol": "TCP"} in sidecar["ports"], f"{name}: no management port")
+    probes = {p: sidecar.get(p, {}).get("httpGet") for p in ("startupProbe", "livenessProbe", "readinessProbe")}
+    check(probes == {"startupProbe": {"path": "/healthz", "port": "management"},
+                     "livenessProbe": {"path": "/healthz", "port": "management"},
+                     "readinessProbe": {"path": "/readyz", "port": "management"}}, f"{name}: probes {probes}")
+
+
+def check_rayclusters(rendered):
+    fed = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-config"), "federation.yaml")
+    auto_path = "/etc/ray-autoscaler/autoscaling.yaml"
+
+    rc = objects(rendered, "fed-full-raycluster-kuberay")[("RayCluster", "prod")]
+    spec = rc["spec"]
+    opts = spec["autoscalerOptions"]
+    check(spec["enableInTreeAutoscaling"] is True, "kuberay: in-tree autoscaling must be on")
+    script = " ".join(opts["command"] + opts["args"])
+    check("python -m ray.autoscaler.v2.monitor" in script and f"--autoscaling-config={auto_path}" in script,
+          f"kuberay: the autoscaler container does not run Ray's v2 monitor with our config: {script}")
+    check(opts["version"] == "v2", "kuberay: autoscalerOptions.version must follow autoscaler.version")
+    check(spec["workerGroupSpecs"] == [], "kuberay: the RayCluster must have no KubeRay worker groups")
+    check_pod_wiring("kuberay", head_pod(rc), fed, auto_path, opts["volumeMounts"], opts.get("env", []))
+
+    rc = objects(rendered, "fed-full-raycluster-raystart")[("RayCluster", "prod")]
+    spec = rc["spec"]
+    pod = head_pod(rc)
+    head = container(pod, "ray-head")
+    check(spec["enableInTreeAutoscaling"] is False and "autoscalerOptions" not in spec, "rayStart: in-tree autoscaling must be off")
+    check(spec["headGroupSpec"]["rayStartParams"].get("autoscaling-config") == auto_path,
+          "rayStart: rayStartParams.autoscaling-config must point at the mounted config")
+    check({"name": "RAY_enable_autoscaler_v2", "value": "1"} in head.get("env", []), "rayStart: v2 must be enabled on the head")
+    check({"name": "PYTHONPATH", "value": "/opt/ray-federation/python"} in head.get("env", []),
+          "rayStart: with plugin.source sidecarImage the head must import the copied plugin")
+    check_pod_wiring("rayStart", pod, fed, auto_path, head["volumeMounts"], head.get("env", []))
+
+    objs = objects(rendered, "fed-open-api")
+    fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
+    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
+    check(fed["api"]["listen"] == "0.0.0.0:8765" and "tokenFile" in fed["api"], f"open API: {fed['api']}")
+    check(auto["provider"]["sidecar_url"] == "http://127.0.0.1:8765", "open API: the plugin must still call loopback")
+
+
+def check_kuberay_values(rendered):
+    values = yaml.safe_load((rendered / "fed-kuberay-values.txt").read_text())["head"]
+    check([c["name"] for c in values["sidecarContainers"]] == ["ray-federation"], "ray-cluster values: sidecarContainers")
+    names = [v["name"] for v in values["volumes"]]
+    check("log-volume" in names and "ray-federation-config" in names, f"ray-cluster values: volumes {names}")
+    check(values["enableInTreeAutoscaling"] is True and "args" in values["autoscalerOptions"],
+          "ray-cluster values: autoscalerOptions with args expected in mode kuberay")
+    check(values["serviceAccountName"] == "ray-federation", "ray-cluster values: serviceAccountName")
+
+
+def rules(role):
+    return [(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in role["rules"]]
+
+
+def check_member(rendered):
+    objs = objects(rendered, "member-defaults")
+    role = objs[("Role", "ray-federation-workers")]
+    check(role["metadata"]["namespace"] == "ray-workers", "member: Role must live in the workers' namespace")
+    check(rules(role) == [(("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch")),
+                          (("",), ("pods/status",), ("get",))], f"member: Role rules {rules(role)}")
+    name = "ray-federation:ray-workers:ray-federation:capacity-reader"
+    check(rules(objs[("ClusterRole", name)]) == [(("",), ("nodes",), ("get", "list", "watch")),
+                                                  (("",), ("pods",), ("get", "list", "watch"))],
+          "member: the capacity ClusterRole must be read-only on nodes and pods")
+    subjects = [objs[("RoleBinding", "ray-federation-workers-ray-federation")]["subjects"],
+                objs[("ClusterRoleBinding", name)]["subjects"]]
+    for s in subjects:
+        check(s == [{"kind": "ServiceAccount", "name": "ray-federation", "namespace": "ray-workers"}], f"member: subjects {s}")
+    sa = objs[("ServiceAccount", "ray-federation")]
+    check(sa["automountServiceAccountToken"] is False, "member: the ServiceAccount's token must not be automounted")
+    kinds = {k for k, _ in objs}
+    check("Namespace" not in kinds and "Secret" not in kinds, f"member: optional objects rendered by default: {kinds}")
+
+    objs = objects(rendered, "member-full")
+    ns = objs[("Namespace", "ray-workers")]
+    check(ns["metadata"]["labels"].get("pod-security.kubernetes.io/enforce") == "baseline", "member: namespace.labels")
+    check(ns["metadata"]["annotations"].get("helm.sh/resource-policy") == "keep", "member: the namespace must survive uninstall")
+    secret = objs[("Secret", "ray-federation-token")]
+    check(secret["type"] == "kubernetes.io/service-account-token"
+          and secret["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "ray-federation",
+          "member: token Secret must be a service-account-token for the ServiceAccount")
+
+    kinds = {k for k, _ in objects(rendered, "member-no-capacity-reader")}
+    check(not kinds & {"ClusterRole", "ClusterRoleBinding"}, "member: capacityReader.enabled=false must drop cluster-wide access")
+
+    objs = objects(rendered, "member-home")
+    check(("ServiceAccount", "ray-federation") not in objs, "member (home): no ServiceAccount when create=false")
+    check(objs[("RoleBinding", "ray-federation-workers-ray-federation")]["subjects"][0]["namespace"] == "ray",
+          "member (home): must bind the ray-federation release's ServiceAccount in its namespace")
+
+
+def check_notes(rendered):
+    notes = (rendered / "fed-notes-defaults.txt").read_text()
+    for text in ("sidecarContainers:", "cannot resolve it",
+                 "--set serviceAccount.create=false --set serviceAccount.name=ray-federation --set serviceAccount.namespace=ray"):
+        check(text in notes, f"ray-federation NOTES lack {text!r}")
+    notes = (rendered / "fed-notes-full-raystart.txt").read_text()
+    check("enableInTreeAutoscaling: false" in notes and "autoscaling-config: /etc/ray-autoscaler/autoscaling.yaml" in notes,
+          "ray-federation NOTES (rayStart) lack the ray start wiring")
+    pasted = yaml.safe_load(notes.split("-" * 102)[2])
+    check(pasted["head"]["rayStartParams"]["autoscaling-config"] == "/etc/ray-autoscaler/autoscaling.yaml",
+          "ray-federation NOTES (rayStart): the pasted block does not parse to the expected values")
+    notes = (rendered / "member-notes.txt").read_text()
+    for text in ("kubectl -n ray-workers create token ray-federation", "get secret ray-federation-token",
+                 "kubectl --context home -n ray create secret generic ray-federation-kubeconfig-gcp-usc1",
+                 "secretName: ray-federation-kubeconfig-gcp-usc1", "auth can-i create pods -n ray-workers"):
+        check(text in notes, f"member NOTES lack {text!r}")
+
+
+def main():
+    rendered = pathlib.Path(sys.argv[1])
+    for group in (check_defaults, check_full, check_rayclusters, check_kuberay_values, check_member, check_notes):
+        try:
+            group(rendered)
+        except Exception as e:  # a missing object or key is a failure of that group, not a crash
+            problems.append(f"{group.__name__}: {type(e).__name__}: {e}")
+    for p in problems:
+        print(f"- {p}")
+    print(f"{checks} checks, {len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
