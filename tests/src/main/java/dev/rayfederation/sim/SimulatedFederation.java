@@ -1,0 +1,106 @@
+package dev.rayfederation.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.Pod;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * Simulated members plus the sidecar as a process configured for them: the whole end-to-end rig.
+ * {@link #close()} stops the sidecar, then the kubelet and the members.
+ */
+public final class SimulatedFederation implements AutoCloseable {
+
+    /** Label every worker pod carries with its pool (DESIGN §5). */
+    public static final String POOL_LABEL = "ray-federation.io/pool";
+    /** Label every worker pod carries with its node id (DESIGN §5). */
+    public static final String NODE_ID_LABEL = "ray-federation.io/node-id";
+
+    private final SimulatedMembers members;
+    private final SidecarProcess sidecar;
+
+    private SimulatedFederation(SimulatedMembers members, SidecarProcess sidecar) {
+        this.members = members;
+        this.sidecar = sidecar;
+    }
+
+    /**
+     * Starts the members (files under {@code dir/members}), then the sidecar (files under {@code dir/sidecar}) with
+     * {@code configure} applied to {@link SidecarConfig#forMembers}.
+     */
+    public static SimulatedFederation start(List<MemberSpec> specs, Path dir, UnaryOperator<SidecarConfig> configure) {
+        return start(specs, dir, configure, SimulatedKubelet.Options.defaults(), SidecarProcess.Options.defaults());
+    }
+
+    public static SimulatedFederation start(List<MemberSpec> specs, Path dir, UnaryOperator<SidecarConfig> configure,
+                                            SimulatedKubelet.Options kubelet, SidecarProcess.Options sidecar) {
+        SidecarProcess.requireRunnableJar(sidecar.jar());
+        SimulatedMembers members = SimulatedMembers.start(specs, dir.resolve("members"), kubelet);
+        try {
+            SidecarConfig config = configure.apply(SidecarConfig.forMembers(members));
+            return new SimulatedFederation(members, SidecarProcess.start(config, dir.resolve("sidecar"), sidecar));
+        } catch (RuntimeException e) {
+            members.close();
+            throw e;
+        }
+    }
+
+    public SimulatedMembers members() {
+        return members;
+    }
+
+    public SimulatedMember member(String name) {
+        return members.member(name);
+    }
+
+    public SidecarProcess sidecar() {
+        return sidecar;
+    }
+
+    public SidecarApi api() {
+        return sidecar.api();
+    }
+
+    /** The {@code nodes} of GET /v1/nodes; fails unless the answer is 200. */
+    public List<JsonNode> nodes() {
+        SidecarApi.Response r = api().getNodes();
+        if (r.status() != 200) {
+            throw new IllegalStateException("expected 200 from " + r);
+        }
+        List<JsonNode> out = new ArrayList<>();
+        r.body().path("nodes").forEach(out::add);
+        return out;
+    }
+
+    /** Worker pods of one pool (all pools when null), by member name (members without any included, as 0). */
+    public Map<String, List<Pod>> workerPods(String pool) {
+        Map<String, List<Pod>> out = new LinkedHashMap<>();
+        for (SimulatedMember m : members.members()) {
+            out.put(m.name(), m.workerPods().stream()
+                    .filter(p -> pool == null || pool.equals(p.getMetadata().getLabels().get(POOL_LABEL)))
+                    .toList());
+        }
+        return out;
+    }
+
+    /** How many worker pods of one pool (all when null) each member holds. */
+    public Map<String, Integer> workerPodCounts(String pool) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        workerPods(pool).forEach((m, pods) -> out.put(m, pods.size()));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        try {
+            sidecar.close();
+        } finally {
+            members.close();
+        }
+    }
+}

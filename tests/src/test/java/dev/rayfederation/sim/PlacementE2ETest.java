@@ -1,0 +1,109 @@
+package dev.rayfederation.sim;
+
+import dev.rayfederation.sim.SidecarConfig.Pool;
+import dev.rayfederation.sim.SidecarConfig.VirtualCluster;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Where workers land: strategies over the members a pool may use, spill-over, infeasible shapes. */
+class PlacementE2ETest {
+
+    @Nested
+    @DisplayName("Strategy priority")
+    class Priority extends SidecarE2E {
+
+        @Test
+        @DisplayName("fills the allowed member with the highest priority, then spills to the next one")
+        void fillsTheHighestPriorityMemberThenSpillsOver() {
+            // m3 has the highest priority of all but the pool may not use it
+            start(members(3, 2, 16), c -> c
+                    .withCluster("m1", m -> m.withPriority(1))
+                    .withCluster("m2", m -> m.withPriority(10))
+                    .withCluster("m3", m -> m.withPriority(100))
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 8, "memory", "16Gi"))
+                            .withStrategy("priority").withClusters("m1", "m2")));
+
+            create("cpu", 4, "fill-m2");
+            awaitUpToDate("cpu", 4);
+            assertThat(federation.workerPodCounts("cpu")).as("pods per member after 4 workers (m2 holds exactly 4)")
+                    .isEqualTo(Map.of("m1", 0, "m2", 4, "m3", 0));
+
+            create("cpu", 2, "spill-to-m1");
+            awaitUpToDate("cpu", 6);
+            assertThat(federation.workerPodCounts("cpu")).as("pods per member after 2 more")
+                    .isEqualTo(Map.of("m1", 2, "m2", 4, "m3", 0));
+            assertThat(apiNodesByMember("cpu")).isEqualTo(Map.of("m1", 2, "m2", 4));
+        }
+    }
+
+    @Nested
+    @DisplayName("Strategy spread")
+    class Spread extends SidecarE2E {
+
+        @Test
+        @DisplayName("splits a request between members with equal free room")
+        void splitsBetweenEqualMembers() {
+            start(members(2, 2, 16), c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("spread")));
+
+            create("cpu", 8, "spread-8");
+
+            awaitUpToDate("cpu", 8);
+            Map<String, Integer> pods = federation.workerPodCounts("cpu");
+            assertThat(pods.get("m1") + pods.get("m2")).isEqualTo(8);
+            assertThat(Math.abs(pods.get("m1") - pods.get("m2"))).as("imbalance in %s", pods).isLessThanOrEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("puts on a nearly full member only what fits there and the rest on the other")
+        void spillsOverWhenOneMemberIsFull() {
+            List<MemberSpec> specs = List.of(
+                    MemberSpec.of("m1", "aws", "us-east-1", null).withNodes(2, "n", n -> NodeSpec.of(n, 16, "64Gi")),
+                    MemberSpec.of("m2", "gcp", "us-central1", null).withNodes(1, "n", n -> NodeSpec.of(n, 8, "32Gi")));
+            start(specs, c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("spread")));
+
+            // room: m1 2 nodes x 4 workers, m2 1 node x 2 workers = exactly 10
+            create("cpu", 10, "spread-10");
+
+            awaitUpToDate("cpu", 10);
+            assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 8, "m2", 2));
+        }
+    }
+
+    @Nested
+    @DisplayName("A shape no allowed member can ever fit")
+    class Infeasible extends SidecarE2E {
+
+        @Test
+        @DisplayName("is rejected at once with reason infeasible and creates no pod")
+        void isRejectedAtOnce() {
+            start(members(2, 2, 16), c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("huge", "vc", Map.of("CPU", 64, "memory", "64Gi")))
+                    .withPool(Pool.of("small", "vc", Map.of("CPU", 1, "memory", "1Gi"))));
+
+            SidecarApi.Response r = create("huge", 2, "too-big");
+
+            assertThat(created(r)).as("created in %s", r).isEmpty();
+            assertThat(r.body().path("rejected").path("count").asInt()).as("rejected.count in %s", r).isEqualTo(2);
+            assertThat(r.body().path("rejected").path("reason").asText()).as("rejected.reason in %s", r)
+                    .isEqualTo("infeasible");
+            assertThat(r.body().path("rejected").path("message").asText()).as("rejected.message in %s", r).isNotBlank();
+            // a later request that does work proves the sidecar had every chance to create pods for the first
+            create("small", 1, "fits");
+            awaitUpToDate("small", 1);
+            assertThat(federation.workerPodCounts("huge")).isEqualTo(Map.of("m1", 0, "m2", 0));
+            assertThat(nodesOf("huge")).isEmpty();
+        }
+    }
+}
