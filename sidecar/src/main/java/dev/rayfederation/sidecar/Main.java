@@ -11,6 +11,7 @@ import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.provision.StateStore;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,6 +41,7 @@ public final class Main {
     private Vertx vertx;
     private ScheduledExecutorService scheduler;
     private ManagementServer management;
+    private NodeProvisioner provisioner;
 
     private Main(FederationConfig config) {
         this.config = config;
@@ -48,6 +50,7 @@ public final class Main {
     public static void main(String[] args) {
         String configPath = System.getenv("RAY_FEDERATION_CONFIG");
         boolean checkOnly = false;
+        String stateFile = System.getenv("RAY_FEDERATION_STATE_FILE");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--config" -> {
@@ -57,9 +60,17 @@ public final class Main {
                     configPath = args[++i];
                 }
                 case "--check-config" -> checkOnly = true;
+                case "--state-file" -> {
+                    if (i + 1 >= args.length) {
+                        exit(2, "--state-file needs a file path");
+                    }
+                    stateFile = args[++i];
+                }
                 case "--help", "-h" -> {
-                    System.out.println("usage: ray-federation-sidecar --config FILE [--check-config]\n"
+                    System.out.println("usage: ray-federation-sidecar --config FILE [--state-file FILE] [--check-config]\n"
                             + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
+                            + "  --state-file FILE where to keep last known nodes and pending terminations across\n"
+                            + "                    restarts during a member outage (or env RAY_FEDERATION_STATE_FILE)\n"
                             + "  --check-config    validate the config, print the effective config, exit");
                     return;
                 }
@@ -89,7 +100,7 @@ public final class Main {
             return;
         }
         LOG.info("effective configuration:\n{}", ConfigLoader.describe(config));
-        new Main(config).run(token);
+        new Main(config).run(token, stateFile == null ? null : Path.of(stateFile));
     }
 
     private static String readToken(FederationConfig config) {
@@ -109,7 +120,7 @@ public final class Main {
         }
     }
 
-    private void run(String token) {
+    private void run(String token, Path stateFile) {
         scheduler = Executors.newScheduledThreadPool(1, r -> {
             Thread t = new Thread(r, "ray-federation-retries");
             t.setDaemon(true);
@@ -121,6 +132,11 @@ public final class Main {
         NodeRegistry registry = new NodeRegistry();
         FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
         NodeProvisioner provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics);
+        if (stateFile != null) {
+            provisioner.restore(new StateStore(stateFile));
+        }
+        this.provisioner = provisioner;
+        metrics.observeBackoff(() -> provisioner.backoff().activeEntries());
         vertx = Vertx.vertx();
         ApiServer api = new ApiServer(vertx, provisioner, token, metrics);
         management = new ManagementServer(vertx, config.management().listen(), provisioner, metrics::scrape);
@@ -169,6 +185,9 @@ public final class Main {
                 LOG.warn("closing member {}: {}", m.name(), e.getMessage());
             }
         });
+        if (provisioner != null) {
+            provisioner.flush();
+        }
         if (scheduler != null) {
             scheduler.shutdownNow();
         }

@@ -35,6 +35,7 @@ public final class FederationMetrics {
     private final Counter workersRejected;
     private final Counter terminations;
     private final Counter podEvents;
+    private final Counter replacements;
     private final Histogram httpLatency;
     private final Histogram memberCallLatency;
     private final Counter memberCallErrors;
@@ -54,6 +55,9 @@ public final class FederationMetrics {
         podEvents = Counter.builder().name("ray_federation_worker_losses_total")
                 .help("Workers that left without Ray asking (deleted, evicted, failed), by member and reason")
                 .labelNames("member", "reason").register(registry);
+        replacements = Counter.builder().name("ray_federation_replacements_total")
+                .help("Workers moved to another member because they did not come up, by pool and the member left")
+                .labelNames("pool", "member").register(registry);
         httpLatency = Histogram.builder().name("ray_federation_http_request_duration_seconds")
                 .help("Node-provider API latency by route, method and status code")
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -127,6 +131,18 @@ public final class FederationMetrics {
         return this;
     }
 
+    /** Registers the back-off gauge: 1 per (member, pool) pair backing off after capacity failures. */
+    public void observeBackoff(java.util.function.Supplier<java.util.List<dev.rayfederation.sidecar.provision.CapacityBackoff.Entry>> entries) {
+        GaugeWithCallback.builder().name("ray_federation_backoff_active")
+                .help("1 for each (member, pool) pair placement skips after workers did not come up there")
+                .labelNames("member", "pool")
+                .callback(cb -> entries.get().forEach(e -> cb.call(1, e.member(), e.pool()))).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_backoff_seconds")
+                .help("Current back-off pause of each (member, pool) pair")
+                .labelNames("member", "pool")
+                .callback(cb -> entries.get().forEach(e -> cb.call(e.pause().toSeconds(), e.member(), e.pool()))).register(registry);
+    }
+
     private static String statusClass(String status) {
         if (RayTags.STATUS_UP_TO_DATE.equals(status)) {
             return "up-to-date";
@@ -156,6 +172,10 @@ public final class FederationMetrics {
 
     public void workerLost(String member, String reason) {
         podEvents.labelValues(member, reason).inc();
+    }
+
+    public void replaced(String pool, String fromMember) {
+        replacements.labelValues(pool, fromMember).inc();
     }
 
     public void http(String route, String method, int code, double seconds) {

@@ -55,16 +55,31 @@ public final class NodeProvisioner {
     private final NodeRegistry registry;
     private final ScheduledExecutorService scheduler;
     private final FederationMetrics metrics;
+    private final ReplacementPolicy policy;
+    private final CapacityBackoff backoff;
+    private final java.time.Clock clock;
     private final Map<String, Map<String, WorkerShape>> shapes = new HashMap<>();
     private final Object placementLock = new Object();
     private final RequestLog requests = new RequestLog(10_000);
     private final Tombstones tombstones = new Tombstones(100_000);
     private final Map<String, CompletionStage<Void>> starts = new LinkedHashMap<>();
+    private final Map<String, List<NodeRecord>> lastKnown = new java.util.concurrent.ConcurrentHashMap<>();
+    private StateStore state;
+    private volatile long savedRevision = -1;
 
     public NodeProvisioner(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
                            ScheduledExecutorService scheduler, FederationMetrics metrics) {
+        this(config, members, registry, scheduler, metrics, ReplacementPolicy.defaults(), java.time.Clock.systemUTC());
+    }
+
+    public NodeProvisioner(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
+                           ScheduledExecutorService scheduler, FederationMetrics metrics, ReplacementPolicy policy,
+                           java.time.Clock clock) {
         this.config = config;
         this.metrics = metrics;
+        this.policy = policy;
+        this.clock = clock;
+        this.backoff = new CapacityBackoff(policy.backoffInitial(), policy.backoffMax(), clock);
         this.members = Map.copyOf(members);
         this.registry = registry;
         this.scheduler = scheduler;
@@ -79,16 +94,102 @@ public final class NodeProvisioner {
         }
     }
 
+    /**
+     * Reads the state file (if any) before {@link #start()}: terminations not done yet are resumed, and the
+     * last known nodes of a member are shown (stale) if that member cannot be reached at start-up.
+     */
+    public void restore(StateStore store) {
+        this.state = store;
+        for (StateStore.StoredNode s : store.load()) {
+            if (!members.containsKey(s.member())) {
+                continue;
+            }
+            NodeRecord r = s.toRecord(shape(s.pool(), s.member()) == null ? null : shape(s.pool(), s.member()));
+            if (r.phase() == Phase.TERMINATING) {
+                registry.put(r);
+            } else {
+                lastKnown.computeIfAbsent(r.member(), k -> new ArrayList<>()).add(r);
+            }
+        }
+    }
+
     /** Subscribes to every member's pods and state, then starts them; returns at once. */
     public void start() {
         for (MemberCluster m : members.values()) {
             m.addWorkerPodListener(new MemberPods(m.name()));
-            m.onStateChange(state -> registry.setStale(m.name(), state == MemberState.UNREACHABLE));
-            starts.put(m.name(), m.start().exceptionally(e -> {
+            m.onStateChange(s -> {
+                registry.setStale(m.name(), s == MemberState.UNREACHABLE);
+                if (s.placeable()) {
+                    reconcile(m);
+                }
+            });
+            starts.put(m.name(), m.start().thenRun(() -> lastKnown.remove(m.name())).exceptionally(e -> {
                 LOG.warn("member {} is unreachable at start-up ({}); it is left out of placement and retried",
                         m.name(), rootMessage(e));
+                List<NodeRecord> known = lastKnown.remove(m.name());
+                if (known != null) {
+                    LOG.info("member {}: showing {} node(s) from the state file as stale until it answers", m.name(), known.size());
+                    for (NodeRecord r : known) {
+                        if (registry.get(r.id()).isEmpty()) {
+                            registry.put(r);
+                        }
+                    }
+                }
                 return null;
             }));
+        }
+        for (NodeRecord r : registry.all()) {
+            if (r.phase() == Phase.TERMINATING) {
+                deleteUntilGone(r, DELETE_RETRY_MIN); // resumed from the state file
+            }
+        }
+        if (state != null) {
+            scheduler.scheduleWithFixedDelay(this::persist, 1, 1, TimeUnit.SECONDS);
+        }
+        long every = policy.checkInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(this::checkWorkers, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private void persist() {
+        long rev = registry.revision();
+        if (rev == savedRevision) {
+            return;
+        }
+        try {
+            state.save(registry.all());
+            savedRevision = rev;
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.warn("cannot write state file {}: {}", state.file(), e.getMessage());
+        }
+    }
+
+    /** Writes the state file now (at shutdown). */
+    public void flush() {
+        if (state != null) {
+            savedRevision = -1;
+            persist();
+        }
+    }
+
+    /**
+     * A member answers again: its informer lists the truth. Nodes it no longer has (deleted while it could not
+     * be reached) leave the snapshot. Recently placed nodes are spared: their pods may not be listed yet.
+     */
+    private void reconcile(MemberCluster m) {
+        java.util.Set<String> present = new java.util.HashSet<>();
+        for (WorkerPod p : m.workerPods()) {
+            if (p.nodeId() != null && !p.deleting()) {
+                present.add(p.nodeId());
+            }
+        }
+        java.time.Instant recent = clock.instant().minusSeconds(60);
+        for (NodeRecord r : registry.all()) {
+            if (r.member().equals(m.name()) && r.phase() == Phase.POD && !present.contains(r.id())
+                    && r.created().isBefore(recent)) {
+                LOG.info("node {} is gone from {} (while it could not be reached)", r.id(), m.name());
+                metrics.workerLost(m.name(), "gone");
+                forget(r.id(), m.name(), r.podName());
+            }
         }
     }
 
@@ -274,7 +375,7 @@ public final class NodeProvisioner {
         for (String m : pool.clusters()) {
             order++;
             MemberCluster member = members.get(m);
-            if (!member.state().placeable()) {
+            if (!member.state().placeable() || backoff.active(m, pool.name()).isPresent()) {
                 continue;
             }
             Cluster cluster = config.cluster(m).orElseThrow();
@@ -344,7 +445,10 @@ public final class NodeProvisioner {
         for (String m : pool.clusters()) {
             MemberCluster member = members.get(m);
             Optional<Candidate> c = candidates.stream().filter(x -> x.member().equals(m)).findFirst();
-            if (c.isEmpty()) {
+            Optional<CapacityBackoff.Entry> off = backoff.active(m, pool.name());
+            if (off.isPresent()) {
+                why.add(m + " backing off until " + off.get().until() + " (" + off.get().reason() + ")");
+            } else if (c.isEmpty()) {
                 why.add(m + " " + member.state().wire() + (member.stateReason() == null ? "" : " (" + member.stateReason() + ")"));
             } else {
                 why.add(m + " has room for " + c.get().freeNow());
@@ -402,18 +506,31 @@ public final class NodeProvisioner {
         WorkerPodSpec spec = podSpec(plan, node, cluster);
         return member.createWorker(spec).handle((pod, err) -> {
             if (err == null) {
-                Optional<NodeRecord> now = registry.update(node.id(), r -> r.phase() == Phase.CREATING ? observe(r, pod) : r);
-                if (now.isPresent() && now.get().phase() == Phase.TERMINATING) {
-                    deleteUntilGone(now.get(), DELETE_RETRY_MIN); // terminated while being created
-                }
+                created(node, pod);
                 return Optional.<String>empty();
             }
             LOG.warn("creating pod {} in {} failed: {}", node.podName(), node.member(), rootMessage(err));
             // the pod may exist even though the call failed (timeout): make sure no orphan is left
-            registry.update(node.id(), r -> r.withPhase(Phase.TERMINATING));
+            registry.update(node.id(), r -> here(r, node) ? r.withPhase(Phase.TERMINATING) : r);
             deleteUntilGone(node, DELETE_RETRY_MIN);
             return Optional.of(node.member() + ": " + rootMessage(err));
         });
+    }
+
+    /** Is {@code r} still the node as it was placed in {@code placed}'s member (not re-placed since)? */
+    private static boolean here(NodeRecord r, NodeRecord placed) {
+        return r.member().equals(placed.member()) && r.podName().equals(placed.podName());
+    }
+
+    /** A pod was created for {@code node}: record it, unless the node moved on or was terminated meanwhile. */
+    private void created(NodeRecord node, WorkerPod pod) {
+        Optional<NodeRecord> now = registry.update(node.id(),
+                r -> here(r, node) && r.phase() == Phase.CREATING ? observe(r, pod) : r);
+        if (now.isEmpty() || !here(now.get(), node)) {
+            members.get(node.member()).deleteWorker(node.podName()); // the node moved on: this pod is an orphan
+        } else if (now.get().phase() == Phase.TERMINATING) {
+            deleteUntilGone(now.get(), DELETE_RETRY_MIN); // terminated while being created
+        }
     }
 
     private WorkerPodSpec podSpec(Plan plan, NodeRecord node, Cluster cluster) {
@@ -428,6 +545,112 @@ public final class NodeProvisioner {
 
     private static NodeRecord observe(NodeRecord r, WorkerPod pod) {
         return r.withObserved(NodeStatus.of(pod), pod.podIp(), pod.bound(), NodeStatus.reason(pod));
+    }
+
+    // ------------------------------------------------------------ re-placement
+
+    public CapacityBackoff backoff() {
+        return backoff;
+    }
+
+    /** Moves workers that do not come up to another member, under the same id (DESIGN §6). */
+    void checkWorkers() {
+        try {
+            java.time.Instant now = clock.instant();
+            java.util.Set<String> stale = registry.snapshot().staleMembers();
+            for (NodeRecord n : registry.all()) {
+                if (!n.live() || stale.contains(n.member()) || RayTags.STATUS_UP_TO_DATE.equals(n.status())
+                        || RayTags.STATUS_UPDATE_FAILED.equals(n.status())) {
+                    continue;
+                }
+                Duration age = Duration.between(n.created(), now);
+                boolean elastic = config.cluster(n.member()).map(Cluster::elastic).orElse(false);
+                String why = null;
+                if (n.phase() == Phase.CREATING) {
+                    if (age.compareTo(policy.creatingTimeout()) > 0) {
+                        why = "pod not created within " + policy.creatingTimeout().toSeconds() + "s";
+                    }
+                } else if (NodeStatus.UNSCHEDULABLE.equals(n.status()) && !elastic
+                        && age.compareTo(policy.unschedulableGrace()) > 0) {
+                    why = "unschedulable" + (n.reason() == null ? "" : ": " + n.reason());
+                } else if (age.compareTo(elastic ? policy.elasticStartTimeout() : policy.startTimeout()) > 0) {
+                    why = "not running after " + age.toSeconds() + "s (" + n.status() + ")";
+                }
+                if (why != null) {
+                    replace(n, why);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.error("checking workers failed", e);
+        }
+    }
+
+    private void replace(NodeRecord node, String why) {
+        Optional<Pool> pool = config.pools().stream().filter(p -> p.name().equals(node.pool())).findFirst();
+        if (pool.isEmpty()) {
+            return;
+        }
+        CapacityBackoff.Entry off = backoff.fail(node.member(), node.pool(), why);
+        metrics.replaced(node.pool(), node.member());
+        NodeRecord moved;
+        synchronized (placementLock) {
+            NodeRecord current = registry.get(node.id()).orElse(null);
+            if (current == null || !here(current, node) || !current.live()) {
+                return;
+            }
+            List<Candidate> others = candidates(pool.get(), 1).stream()
+                    .filter(c -> !c.member().equals(node.member())).toList();
+            Map<String, Integer> plan = PlacementPlanner.plan(pool.get().strategy(), 1, others);
+            if (plan.isEmpty()) {
+                LOG.warn("node {} on {} is stuck ({}); no other member has room for pool {} now; {} backs off {}s",
+                        node.id(), node.member(), why, node.pool(), node.member(), off.pause().toSeconds());
+                registry.update(node.id(), r -> here(r, node) ? withReason(r, why + "; no other member has room") : r);
+                return;
+            }
+            String target = plan.keySet().iterator().next();
+            Map<String, String> tags = new TreeMap<>(current.tags());
+            tags.put(RayTags.NODE_STATUS, NodeStatus.RE_PLACING);
+            moved = new NodeRecord(node.id(), current.nodeType(), current.pool(), current.virtualCluster(), target,
+                    NodeIds.podName(config.rayCluster().name(), node.id()), tags, NodeStatus.RE_PLACING, null, null,
+                    Phase.CREATING, false, current.requestId(), current.requestHash(), current.requestCount(),
+                    current.resources(), shape(current.pool(), target), clock.instant(),
+                    "moved from " + node.member() + ": " + why);
+            registry.put(moved);
+        }
+        LOG.info("re-placing node {} from {} to {}: {} ({} backs off {}s for pool {})", node.id(), node.member(),
+                moved.member(), why, node.member(), off.pause().toSeconds(), node.pool());
+        deletePod(node.member(), node.podName(), DELETE_RETRY_MIN);
+        Cluster cluster = config.cluster(moved.member()).orElseThrow();
+        Map<String, String> rayTags = new TreeMap<>(moved.tags());
+        rayTags.remove(RayTags.NODE_STATUS);
+        WorkerPodSpec spec = new WorkerPodSpec(moved.id(), moved.podName(), config.rayCluster().name(),
+                config.rayCluster().headAddress(), pool.get().name(), pool.get().virtualCluster(), pool.get().rayNodeType(),
+                cluster.name(), cluster.region(), cluster.zone(), pool.get().resources(), pool.get().rayResources(),
+                pool.get().labels(), pool.get().template(), pool.get().overrides().getOrDefault(cluster.name(), Map.of()),
+                rayTags, moved.requestId(), moved.requestHash(), moved.requestCount(), cluster.gpuResourceName());
+        members.get(moved.member()).createWorker(spec).whenComplete((pod, err) -> {
+            if (err == null) {
+                created(moved, pod);
+            } else {
+                LOG.warn("re-placing node {} on {} failed: {}; will try again", moved.id(), moved.member(), rootMessage(err));
+            }
+        });
+    }
+
+    private static NodeRecord withReason(NodeRecord r, String reason) {
+        return new NodeRecord(r.id(), r.nodeType(), r.pool(), r.virtualCluster(), r.member(), r.podName(), r.tags(),
+                r.status(), r.internalIp(), r.externalIp(), r.phase(), r.bound(), r.requestId(), r.requestHash(),
+                r.requestCount(), r.resources(), r.shape(), r.created(), reason);
+    }
+
+    /** Deletes a pod that no node needs any more, retrying until it is gone. */
+    private void deletePod(String member, String podName, Duration backoffNow) {
+        members.get(member).deleteWorker(podName).whenComplete((deleted, err) -> {
+            if (err != null) {
+                Duration next = backoffNow.multipliedBy(2).compareTo(DELETE_RETRY_MAX) > 0 ? DELETE_RETRY_MAX : backoffNow.multipliedBy(2);
+                scheduler.schedule(() -> deletePod(member, podName, next), backoffNow.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        });
     }
 
     // ------------------------------------------------------------- terminate
@@ -574,6 +797,10 @@ public final class NodeProvisioner {
                 return;
             }
             Optional<NodeRecord> now = registry.update(rec.id(), r -> r.phase() == Phase.TERMINATING ? r : observe(r, pod));
+            if (now.isPresent() && RayTags.STATUS_UP_TO_DATE.equals(now.get().status())
+                    && !RayTags.STATUS_UP_TO_DATE.equals(rec.status())) {
+                backoff.succeed(member, rec.pool());
+            }
             if (now.isPresent() && RayTags.STATUS_UPDATE_FAILED.equals(now.get().status())
                     && !RayTags.STATUS_UPDATE_FAILED.equals(rec.status())) {
                 metrics.workerLost(member, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "failed");

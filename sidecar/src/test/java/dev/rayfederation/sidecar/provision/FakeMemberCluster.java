@@ -36,6 +36,8 @@ public final class FakeMemberCluster implements MemberCluster {
     private final List<Consumer<MemberState>> stateListeners = new CopyOnWriteArrayList<>();
     private volatile MemberState state = MemberState.SYNCING;
     private volatile boolean failCreates;
+    private volatile boolean stall;
+    private volatile boolean unreachable;
     public final AtomicInteger createCalls = new AtomicInteger();
     public final AtomicInteger deleteCalls = new AtomicInteger();
 
@@ -47,6 +49,28 @@ public final class FakeMemberCluster implements MemberCluster {
 
     public void failCreates(boolean fail) {
         this.failCreates = fail;
+    }
+
+    /** New pods stay Pending and Unschedulable, as on a member that is full for real. */
+    public void stall(boolean stall) {
+        this.stall = stall;
+    }
+
+    /** The member's API cannot be reached: start and every call fail, as during an outage. */
+    public void unreachable(boolean down) {
+        this.unreachable = down;
+        if (down && state != MemberState.SYNCING) {
+            setState(MemberState.UNREACHABLE);
+        }
+    }
+
+    /** The API answers again: relist (like an informer) and become healthy. */
+    public void recover() {
+        unreachable = false;
+        for (WorkerPod p : pods.values()) {
+            listeners.forEach(l -> l.onUpsert(p));
+        }
+        setState(MemberState.HEALTHY);
     }
 
     public void setState(MemberState s) {
@@ -79,6 +103,10 @@ public final class FakeMemberCluster implements MemberCluster {
 
     @Override
     public CompletionStage<Void> start() {
+        if (unreachable) {
+            setState(MemberState.UNREACHABLE);
+            return CompletableFuture.failedFuture(new IllegalStateException("connection refused"));
+        }
         for (WorkerPod p : pods.values()) {
             listeners.forEach(l -> l.onUpsert(p));
         }
@@ -200,13 +228,14 @@ public final class FakeMemberCluster implements MemberCluster {
     @Override
     public CompletionStage<WorkerPod> createWorker(WorkerPodSpec s) {
         createCalls.incrementAndGet();
-        if (failCreates) {
+        if (failCreates || unreachable) {
             return CompletableFuture.failedFuture(new IllegalStateException("member " + spec.name() + " refused"));
         }
         WorkerPod pod = new WorkerPod(spec.name(), s.podName(), "uid-" + s.podName(), s.nodeId(), s.pool(),
                 s.virtualCluster(), s.rayNodeType(), s.tags(), s.requestId(), s.requestHash(), s.requestCount(),
-                "Running", true, "node-1", "10.0.0." + pods.size(), "192.168.0.1", null, null, false, Instant.now(),
-                s.resources());
+                stall ? "Pending" : "Running", !stall, stall ? null : "node-1", stall ? null : "10.0.0." + pods.size(),
+                stall ? null : "192.168.0.1", stall ? WorkerPod.Condition.UNSCHEDULABLE : null,
+                stall ? "0/2 nodes are available: 2 Insufficient cpu" : null, false, Instant.now(), s.resources());
         pods.put(pod.podName(), pod);
         listeners.forEach(l -> l.onUpsert(pod));
         return CompletableFuture.completedFuture(pod);
@@ -215,6 +244,9 @@ public final class FakeMemberCluster implements MemberCluster {
     @Override
     public CompletionStage<Boolean> deleteWorker(String podName) {
         deleteCalls.incrementAndGet();
+        if (unreachable) {
+            return CompletableFuture.failedFuture(new IllegalStateException("connection refused"));
+        }
         WorkerPod p = pods.remove(podName);
         if (p != null) {
             listeners.forEach(l -> l.onDelete(p));
