@@ -40,9 +40,9 @@ public class MemberApiException extends RuntimeException {
         return statusCode;
     }
 
-    /** True when no answer came back or the server answered 429/5xx: trying again later may succeed. */
+    /** True when no answer came back or the server answered 408/429/5xx: trying again later may succeed. */
     public boolean retryable() {
-        return statusCode == 0 || statusCode == 429 || statusCode >= 500;
+        return statusCode == 0 || statusCode == 408 || statusCode == 429 || statusCode >= 500;
     }
 
     public boolean conflict() {

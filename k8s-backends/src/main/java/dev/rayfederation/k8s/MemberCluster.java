@@ -38,6 +38,31 @@ public interface MemberCluster extends AutoCloseable {
     /** Called (on some internal thread) after every state change. */
     void onStateChange(Consumer<MemberState> listener);
 
+    /**
+     * The circuit breaker guarding this member's API calls as placement should see it: the worse of its cloud's
+     * breaker and its own (the cloud's when both are equally bad), with the scope that is at fault, since when
+     * and why. A member without breakers reports a closed one.
+     */
+    default BreakerStatus breaker() {
+        return BreakerStatus.closed(Breaker.MEMBER_PREFIX + name(), Instant.EPOCH);
+    }
+
+    /**
+     * True when placement may put new workers here now: the member is healthy or degraded and neither its cloud's
+     * nor its own breaker is open. A half-open breaker lets only a few trial calls through
+     * ({@link ResilienceOptions.BreakerSettings#halfOpenCalls()}), so placement should send it a few workers at most.
+     */
+    default boolean acceptsPlacements() {
+        return state().placeable() && breaker().state() != BreakerStatus.State.OPEN;
+    }
+
+    /**
+     * Called (on some internal thread, keep it quick) after every transition of this member's own breaker and of
+     * its cloud's breaker. To count transitions once each, listen on the {@link BreakerRegistry} instead.
+     */
+    default void onBreakerTransition(Consumer<BreakerTransition> listener) {
+    }
+
     /** Our worker pods as the informer currently sees them (last known state while unreachable). */
     Collection<WorkerPod> workerPods();
 

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar;
 
+import dev.rayfederation.k8s.BreakerRegistry;
 import dev.rayfederation.k8s.MemberCluster;
 import dev.rayfederation.k8s.MemberClusterOptions;
 import dev.rayfederation.k8s.MemberClusterSpec;
@@ -11,6 +12,7 @@ import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.provision.ReplacementPolicy;
 import dev.rayfederation.sidecar.provision.StateStore;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Future;
@@ -126,12 +128,18 @@ public final class Main {
             t.setDaemon(true);
             return t;
         });
+        BreakerRegistry breakers = new BreakerRegistry();
         for (FederationConfig.Cluster c : config.clusters()) {
-            members.put(c.name(), MemberClusters.connect(spec(c), options(c)));
+            members.put(c.name(), MemberClusters.connect(spec(c), options(c), breakers));
         }
         NodeRegistry registry = new NodeRegistry();
         FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
-        NodeProvisioner provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics);
+        metrics.observeBreakers(breakers);
+        FederationConfig.Replacement r = config.replacement();
+        NodeProvisioner provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics,
+                new ReplacementPolicy(r.unschedulableGrace(), r.startTimeout(), r.elasticStartTimeout(),
+                        r.creatingTimeout(), r.backoffInitial(), r.backoffMax(), r.checkInterval()),
+                java.time.Clock.systemUTC());
         if (stateFile != null) {
             provisioner.restore(new StateStore(stateFile));
         }
@@ -162,7 +170,8 @@ public final class Main {
         return MemberClusterOptions.defaults(config.rayCluster().name())
                 .withStartTimeout(config.timing().memberStartTimeout())
                 .withRetryInterval(config.timing().memberRetryInterval())
-                .withGpuResourceName(c.gpuResourceName());
+                .withGpuResourceName(c.gpuResourceName())
+                .withResilience(config.resilience());
     }
 
     /** Ordered: readiness false, stop listening, close members, close Vert.x. */

@@ -1,8 +1,14 @@
 package dev.rayfederation.k8s.member;
 
+import dev.rayfederation.k8s.CallRefusedException;
+import dev.rayfederation.k8s.MemberApiException;
+import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
@@ -32,6 +38,49 @@ final class ApiFailures {
         return 0;
     }
 
+    /**
+     * What a failed call says about the member, for its circuit breakers and for retries:
+     * <ul>
+     *   <li>no answer (connection refused or reset, timeout, any transport error), HTTP 408, 429 and 5xx:
+     *       {@link CallOutcome#MEMBER_FAILURE} (the member, or the way to it, is in trouble; trying again may pass);
+     *   <li>any other 4xx (404, 409 AlreadyExists or Conflict, 400/422 invalid, 401/403 incl. ResourceQuota and
+     *       admission denials): {@link CallOutcome#REQUEST_REJECTED} (the member answered; our request was at fault);
+     *   <li>anything else (the member is closed, the kubeconfig cannot be read, a bug of ours):
+     *       {@link CallOutcome#NOT_SENT} (says nothing about the member).
+     * </ul>
+     */
+    static CallOutcome outcome(Throwable t) {
+        Throwable e = unwrap(t);
+        int status = status(e);
+        if (status == 0 && e instanceof MemberApiException m) {
+            status = m.statusCode();
+        }
+        if (status > 0) {
+            return status == 408 || status == 429 || status >= 500 ? CallOutcome.MEMBER_FAILURE : CallOutcome.REQUEST_REJECTED;
+        }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof KubernetesClientException || c instanceof IOException || c instanceof UncheckedIOException
+                    || c instanceof TimeoutException) {
+                return CallOutcome.MEMBER_FAILURE;
+            }
+        }
+        return CallOutcome.NOT_SENT;
+    }
+
+    /** The wait the API server asked for in its Status ({@code details.retryAfterSeconds}); zero when none. */
+    static Duration retryAfter(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof KubernetesClientException k) {
+                Status s = k.getStatus();
+                Integer seconds = s == null || s.getDetails() == null ? null : s.getDetails().getRetryAfterSeconds();
+                if (seconds != null && seconds > 0) {
+                    return Duration.ofSeconds(seconds);
+                }
+            }
+        }
+        return Duration.ZERO;
+    }
+
     static boolean forbidden(Throwable t) {
         int s = status(t);
         return s == 403 || s == 401;
@@ -40,6 +89,9 @@ final class ApiFailures {
     /** "HTTP 403: pods is forbidden ...", "ConnectException: Connection refused", ... */
     static String describe(Throwable t) {
         Throwable e = unwrap(t);
+        if (e instanceof CallRefusedException refused) {
+            return "not sent: " + refused.detail();
+        }
         if (e instanceof TimeoutException) {
             return "no answer in time";
         }

@@ -2,6 +2,10 @@ package dev.rayfederation.k8s.member;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rayfederation.k8s.Breaker;
+import dev.rayfederation.k8s.BreakerRegistry;
+import dev.rayfederation.k8s.BreakerStatus;
+import dev.rayfederation.k8s.BreakerTransition;
 import dev.rayfederation.k8s.CapacityView;
 import dev.rayfederation.k8s.MemberApiException;
 import dev.rayfederation.k8s.MemberCluster;
@@ -20,6 +24,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,19 +44,17 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -66,9 +69,14 @@ import java.util.function.Supplier;
  * (the sidecar reports them stale), and returns to its synced state when the watches are back (fabric8
  * relists and rewatches on its own).
  *
- * <p>Threads: API calls run on "member-NAME-io-N" through {@link #call}, the one place where circuit
- * breakers, bulkheads and rate limits belong; state changes, retries and health checks run on
- * "member-NAME-control", which also calls the state listeners.
+ * <p>Every API call goes through the member's {@link CallGuard}: rate limit, bulkhead, its cloud's and its own
+ * circuit breaker (from the shared {@link BreakerRegistry}), the request timeout, and retries of idempotent
+ * calls. The start-up access checks and the health check's version probe go through it too (once, without
+ * retries: they have their own schedule); the informers' LIST and WATCH requests do not (fabric8 relists and
+ * rewatches on its own, and the health check judges them).
+ *
+ * <p>Threads: API calls run on "member-NAME-io-N"; state changes, connection retries, health checks, rate-limit
+ * waits and call retries run on "member-NAME-control", which also calls the state listeners.
  */
 public final class Fabric8MemberCluster implements MemberCluster {
 
@@ -83,8 +91,12 @@ public final class Fabric8MemberCluster implements MemberCluster {
     private final MemberClusterSpec spec;
     private final MemberClusterOptions options;
     private final Supplier<KubernetesClient> clientFactory;
-    private final ExecutorService io;
     private final ScheduledExecutorService control;
+    private final Breaker cloudBreaker;
+    private final Breaker ownBreaker;
+    private final CallGuard guard;
+    private final List<Runnable> breakerSubscriptions = new ArrayList<>();
+    private final List<Consumer<BreakerTransition>> breakerListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<MemberState>> stateListeners = new CopyOnWriteArrayList<>();
     private final List<WorkerPodListener> podListeners = new CopyOnWriteArrayList<>();
     private final Map<String, WorkerPod> workers = new HashMap<>();
@@ -102,23 +114,49 @@ public final class Fabric8MemberCluster implements MemberCluster {
     private volatile ScheduledFuture<?> healthCheck;
     private volatile boolean closed;
 
+    /** With circuit breakers of its own (no other member shares its cloud's breaker). */
     public Fabric8MemberCluster(MemberClusterSpec spec, MemberClusterOptions options) {
-        this(spec, options, () -> MemberClients.open(spec, options));
+        this(spec, options, new BreakerRegistry());
     }
 
-    /** With a custom client factory (called for each connection attempt). */
+    /** With the circuit breakers of {@code breakers}, shared with the other members of its cloud. */
+    public Fabric8MemberCluster(MemberClusterSpec spec, MemberClusterOptions options, BreakerRegistry breakers) {
+        this(spec, options, breakers, retryAfter -> MemberClients.open(spec, options, Map.of(RetryAfterWatch.NAME, retryAfter)));
+    }
+
+    /**
+     * With a custom client factory (called for each connection attempt) and breakers of its own. Clients from it
+     * do not report Retry-After headers; the Status' retryAfterSeconds is still honoured.
+     */
     public Fabric8MemberCluster(MemberClusterSpec spec, MemberClusterOptions options, Supplier<KubernetesClient> clientFactory) {
+        this(spec, options, new BreakerRegistry(), retryAfter -> clientFactory.get());
+    }
+
+    /**
+     * The full form: {@code clientFactory} is called for each connection attempt with the interceptor that watches
+     * the API server's Retry-After headers, which the client should run (see
+     * {@link MemberClients#open(MemberClusterSpec, MemberClusterOptions, Map)}).
+     */
+    public Fabric8MemberCluster(MemberClusterSpec spec, MemberClusterOptions options, BreakerRegistry breakers,
+                                Function<Interceptor, KubernetesClient> clientFactory) {
         this.spec = Objects.requireNonNull(spec, "spec");
         this.options = Objects.requireNonNull(options, "options");
-        this.clientFactory = Objects.requireNonNull(clientFactory, "clientFactory");
-        int threads = options.workerThreads();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), threads("member-" + spec.name() + "-io-"));
-        pool.allowCoreThreadTimeOut(true);
-        this.io = pool;
+        Objects.requireNonNull(breakers, "breakers");
+        Objects.requireNonNull(clientFactory, "clientFactory");
+        RetryAfterWatch retryAfter = new RetryAfterWatch();
+        this.clientFactory = () -> clientFactory.apply(retryAfter);
         ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1, threads("member-" + spec.name() + "-control-"));
         scheduler.setRemoveOnCancelPolicy(true);
         this.control = scheduler;
+        var settings = options.resilience().breaker();
+        this.cloudBreaker = spec.cloud() == null || spec.cloud().isBlank() ? null : breakers.cloud(spec.cloud(), settings);
+        this.ownBreaker = breakers.member(spec.name(), settings);
+        this.guard = new CallGuard(spec.name(), options.resilience(), options.requestTimeout(), cloudBreaker, ownBreaker,
+                control, retryAfter, threads("member-" + spec.name() + "-io-"));
+        if (cloudBreaker != null) {
+            breakerSubscriptions.add(cloudBreaker.onTransition(this::breakerTransitioned));
+        }
+        breakerSubscriptions.add(ownBreaker.onTransition(this::breakerTransitioned));
     }
 
     @Override
@@ -160,6 +198,22 @@ public final class Fabric8MemberCluster implements MemberCluster {
     @Override
     public void onStateChange(Consumer<MemberState> listener) {
         stateListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** The worse of its cloud's breaker and its own; the cloud's when both are equally bad. */
+    @Override
+    public BreakerStatus breaker() {
+        BreakerStatus own = ownBreaker.status();
+        if (cloudBreaker == null) {
+            return own;
+        }
+        BreakerStatus cloud = cloudBreaker.status();
+        return own.state().worseThan(cloud.state()) || cloud.state() == BreakerStatus.State.CLOSED ? own : cloud;
+    }
+
+    @Override
+    public void onBreakerTransition(Consumer<BreakerTransition> listener) {
+        breakerListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
     @Override
@@ -275,37 +329,34 @@ public final class Fabric8MemberCluster implements MemberCluster {
         closeQuietly(attempting);
         closeQuietly(informers);
         closeClient();
-        io.shutdown();
+        breakerSubscriptions.forEach(Runnable::run);
+        guard.close();
         firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", 0, "member closed", null));
         LOG.info("member {}: closed", spec.name());
     }
 
     /**
-     * Every API call goes through here: it runs {@code action} on the member's io pool and maps client
-     * failures to {@link MemberApiException}. Circuit breakers, bulkheads and rate limits belong here.
+     * Every API call that changes or reads one object goes through here: {@code action} runs on the member's call
+     * threads behind its {@link CallGuard}, and is repeated after failures that may pass (every such call of this
+     * class is idempotent: pods are created under a fixed name, deletes and merge patches may be repeated).
      */
     private <T> CompletionStage<T> call(String op, Supplier<T> action) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        if (closed) {
-            result.completeExceptionally(new MemberApiException(spec.name(), op, 0, "member closed", null));
-            return result;
+        return guard.call(op, CallGuard.Retry.IDEMPOTENT, action);
+    }
+
+    /** A probe (start-up access checks, the version check): guarded like every call, but tried once. */
+    private <T> CompletionStage<T> probe(String op, Supplier<T> action) {
+        return guard.call(op, CallGuard.Retry.ONCE, action);
+    }
+
+    private void breakerTransitioned(BreakerTransition transition) {
+        for (Consumer<BreakerTransition> l : breakerListeners) {
+            try {
+                l.accept(transition);
+            } catch (RuntimeException e) {
+                LOG.warn("member {}: breaker listener failed", spec.name(), e);
+            }
         }
-        try {
-            io.execute(() -> {
-                try {
-                    result.complete(action.get());
-                } catch (MemberApiException e) {
-                    result.completeExceptionally(e);
-                } catch (KubernetesClientException e) {
-                    result.completeExceptionally(new MemberApiException(spec.name(), op, ApiFailures.status(e), ApiFailures.describe(e), e));
-                } catch (RuntimeException e) {
-                    result.completeExceptionally(e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            result.completeExceptionally(new MemberApiException(spec.name(), op, 0, "member closed", e));
-        }
-        return result;
     }
 
     // ---- connection attempts -------------------------------------------------------------------------
@@ -323,7 +374,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
         }
         MemberInformers set = new MemberInformers(c, spec, options, workerEvents());
         attempting = set;
-        call("list pods, nodes", () -> MemberAccess.probe(c, spec, options.rayClusterName()))
+        probe("list pods, nodes", () -> MemberAccess.probe(c, spec, options.rayClusterName()))
                 .thenCompose(set::start)
                 .toCompletableFuture()
                 .orTimeout(options.startTimeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -412,7 +463,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
             return;
         }
         probing = true;
-        call("get version", () -> client().getKubernetesVersion())
+        probe("get version", () -> client().getKubernetesVersion())
                 .toCompletableFuture()
                 .orTimeout(options.unreachableAfter().toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((version, failure) -> runOnControl(() -> {

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
@@ -14,7 +15,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Opens the fabric8 client of one member: from its kubeconfig file and context, or fabric8's
@@ -31,9 +34,21 @@ public final class MemberClients {
      * @throws IllegalArgumentException when the kubeconfig cannot be read or lacks the context
      */
     public static KubernetesClient open(MemberClusterSpec spec, MemberClusterOptions options) {
+        return open(spec, options, Map.of());
+    }
+
+    /**
+     * A client whose HTTP client also runs {@code interceptors} (name → interceptor, in order), e.g. the member's
+     * Retry-After watch.
+     *
+     * @throws IllegalArgumentException when the kubeconfig cannot be read or lacks the context
+     */
+    public static KubernetesClient open(MemberClusterSpec spec, MemberClusterOptions options, Map<String, Interceptor> interceptors) {
+        Map<String, Interceptor> ordered = new LinkedHashMap<>(interceptors);
         return new KubernetesClientBuilder()
                 .withConfig(config(spec, options))
                 .withHttpClientFactory(new JdkHttpClientFactory())
+                .withHttpClientBuilderConsumer(b -> ordered.forEach(b::addOrReplaceInterceptor))
                 .build();
     }
 

@@ -137,7 +137,11 @@ public final class Views {
             v.put("state", m.state().wire());
             v.put("stateReason", m.stateReason());
             v.put("stateSince", m.stateSince() == null ? null : m.stateSince().toString());
-            v.put("breaker", "closed");
+            var breaker = m.breaker();
+            v.put("breaker", breaker.state().wire());
+            v.put("breakerScope", breaker.scope());
+            v.put("breakerSince", breaker.since().toString());
+            v.put("breakerReason", breaker.reason());
             v.put("capacity", cap.known() ? cap.capacity().toQuantities() : null);
             v.put("allocated", cap.known() ? cap.allocated().toQuantities() : null);
             v.put("nodes", nodes.getOrDefault(c.name(), 0));

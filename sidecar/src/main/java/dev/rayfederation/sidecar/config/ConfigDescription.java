@@ -3,6 +3,7 @@ package dev.rayfederation.sidecar.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.rayfederation.k8s.ResilienceOptions;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
@@ -49,11 +50,45 @@ final class ConfigDescription {
                 "memberStartTimeout", Durations.format(config.timing().memberStartTimeout()),
                 "memberRetryInterval", Durations.format(config.timing().memberRetryInterval()),
                 "requestTimeout", Durations.format(config.timing().requestTimeout())));
+        root.put("resilience", resilience(config.resilience()));
+        FederationConfig.Replacement r = config.replacement();
+        root.put("replacement", ordered(
+                "unschedulableGrace", Durations.format(r.unschedulableGrace()),
+                "startTimeout", Durations.format(r.startTimeout()),
+                "elasticStartTimeout", Durations.format(r.elasticStartTimeout()),
+                "creatingTimeout", Durations.format(r.creatingTimeout()),
+                "backoffInitial", Durations.format(r.backoffInitial()),
+                "backoffMax", Durations.format(r.backoffMax()),
+                "checkInterval", Durations.format(r.checkInterval())));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static Map<String, Object> resilience(ResilienceOptions r) {
+        ResilienceOptions.BreakerSettings b = r.breaker();
+        return ordered(
+                "breaker", ordered(
+                        "slidingWindowSize", b.slidingWindowSize(),
+                        "minimumCalls", b.minimumCalls(),
+                        "failureRateThreshold", b.failureRateThreshold(),
+                        "slowCallRateThreshold", b.slowCallRateThreshold(),
+                        "slowCallDuration", Durations.format(b.slowCallDuration()),
+                        "waitInOpenState", Durations.format(b.waitInOpenState()),
+                        "halfOpenCalls", b.halfOpenCalls()),
+                "bulkhead", ordered(
+                        "maxConcurrentCalls", r.bulkhead().maxConcurrentCalls(),
+                        "maxWait", Durations.format(r.bulkhead().maxWait())),
+                "rateLimit", ordered(
+                        "requestsPerSecond", r.rateLimit().requestsPerSecond(),
+                        "maxWait", Durations.format(r.rateLimit().maxWait())),
+                "retries", ordered(
+                        "maxAttempts", r.retries().maxAttempts(),
+                        "initialBackoff", Durations.format(r.retries().initialBackoff()),
+                        "maxBackoff", Durations.format(r.retries().maxBackoff()),
+                        "maxRetryAfter", Durations.format(r.retries().maxRetryAfter())));
     }
 
     private static Map<String, Object> cluster(Cluster c) {

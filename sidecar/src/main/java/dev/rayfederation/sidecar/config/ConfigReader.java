@@ -1,6 +1,7 @@
 package dev.rayfederation.sidecar.config;
 
 import dev.rayfederation.k8s.Quantities;
+import dev.rayfederation.k8s.ResilienceOptions;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig.Api;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
@@ -32,7 +33,7 @@ final class ConfigReader {
     static final HostPort DEFAULT_MANAGEMENT_LISTEN = new HostPort("0.0.0.0", 9090);
 
     private static final List<String> TOP_KEYS =
-            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing");
+            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing", "resilience", "replacement");
 
     private final ConfigFiles files;
 
@@ -50,8 +51,10 @@ final class ConfigReader {
         List<Pool> pools = new PoolsReader(clusters, virtualClusters).read(root.field("pools"));
         checkMinWorkersFitQuotas(root.field("virtualClusters"), virtualClusters, pools);
         Timing timing = timing(root.field("timing"));
+        ResilienceOptions resilience = ResilienceReader.read(root.field("resilience"));
+        FederationConfig.Replacement replacement = replacement(root.field("replacement"));
         return new FederationConfig(rayCluster, api, management, clusters,
-                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing);
+                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing, resilience, replacement);
     }
 
     private static RayCluster rayCluster(ConfigNode section) {
@@ -201,6 +204,31 @@ final class ConfigReader {
         return quota.milli().entrySet().stream().allMatch(limit -> worker.get(limit.getKey()) <= limit.getValue());
     }
 
+    private static FederationConfig.Replacement replacement(ConfigNode section) {
+        FederationConfig.Replacement d = FederationConfig.Replacement.defaults();
+        if (!section.isPresent()) {
+            return d;
+        }
+        if (!section.isMap()) {
+            section.problem("must be a map");
+            return d;
+        }
+        section.rejectUnknownKeys(List.of("unschedulableGrace", "startTimeout", "elasticStartTimeout",
+                "creatingTimeout", "backoffInitial", "backoffMax", "checkInterval"));
+        FederationConfig.Replacement r = new FederationConfig.Replacement(
+                duration(section.field("unschedulableGrace"), d.unschedulableGrace()),
+                duration(section.field("startTimeout"), d.startTimeout()),
+                duration(section.field("elasticStartTimeout"), d.elasticStartTimeout()),
+                duration(section.field("creatingTimeout"), d.creatingTimeout()),
+                duration(section.field("backoffInitial"), d.backoffInitial()),
+                duration(section.field("backoffMax"), d.backoffMax()),
+                duration(section.field("checkInterval"), d.checkInterval()));
+        if (r.backoffMax().compareTo(r.backoffInitial()) < 0) {
+            section.field("backoffMax").problem("must be >= backoffInitial (" + Durations.format(r.backoffInitial()) + ")");
+        }
+        return r;
+    }
+
     private static Timing timing(ConfigNode section) {
         Timing defaults = Timing.defaults();
         if (!section.isPresent() || !section.isMap()) {
@@ -213,7 +241,11 @@ final class ConfigReader {
                 duration(section.field("requestTimeout"), defaults.requestTimeout()));
     }
 
-    private static Duration duration(ConfigNode field, Duration fallback) {
+    /**
+     * A duration with a unit ("500ms", "10s", "2m"); the fallback when absent or not a duration, and zero (reported)
+     * when written as 0.
+     */
+    static Duration duration(ConfigNode field, Duration fallback) {
         if (field.json().isNumber()) {
             field.problem("must be a duration with a unit, such as 500ms, 10s or 2m (got " + field.json().asText() + ")");
             return fallback;

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.config;
 
+import dev.rayfederation.k8s.ResilienceOptions;
 import dev.rayfederation.k8s.ResourceVector;
 
 import java.nio.file.Path;
@@ -11,6 +12,10 @@ import java.util.Optional;
 /**
  * The whole configuration file (DESIGN §3), parsed once and validated at start-up. Immutable.
  * {@link ConfigLoader} builds it; nothing else does, except tests.
+ *
+ * @param resilience the {@code resilience} section (extension): circuit breakers, bulkhead, rate limit and retries
+ *                   of every call to a member's API, handed as they are to each member
+ *                   ({@code MemberClusterOptions.withResilience}); null means the defaults
  */
 public record FederationConfig(
         RayCluster rayCluster,
@@ -19,12 +24,29 @@ public record FederationConfig(
         List<Cluster> clusters,
         List<VirtualCluster> virtualClusters,
         List<Pool> pools,
-        Timing timing) {
+        Timing timing,
+        ResilienceOptions resilience,
+        Replacement replacement) {
 
     public FederationConfig {
         clusters = List.copyOf(clusters);
         virtualClusters = List.copyOf(virtualClusters);
         pools = List.copyOf(pools);
+        resilience = resilience == null ? ResilienceOptions.defaults() : resilience;
+        replacement = replacement == null ? Replacement.defaults() : replacement;
+    }
+
+    /** Without a replacement section: its defaults. */
+    public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
+                            List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
+                            ResilienceOptions resilience) {
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, null);
+    }
+
+    /** Without a resilience section: its defaults. */
+    public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
+                            List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing) {
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, null, null);
     }
 
     public Optional<Pool> poolByNodeType(String rayNodeType) {
@@ -144,6 +166,27 @@ public record FederationConfig(
     public record Timing(Duration memberStartTimeout, Duration memberRetryInterval, Duration requestTimeout) {
         public static Timing defaults() {
             return new Timing(Duration.ofSeconds(10), Duration.ofSeconds(15), Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * replacement (extension, all optional): when a worker that does not come up is moved to another member,
+     * and how long its (member, pool) pair then backs off (DESIGN §6).
+     *
+     * @param unschedulableGrace  a pod Unschedulable this long on a non-elastic member is moved (default 30s)
+     * @param startTimeout        a pod not Running and Ready this long on a non-elastic member is moved (default 5m)
+     * @param elasticStartTimeout the same on elastic members, whose node autoscaler may add a node (default 15m)
+     * @param creatingTimeout     a placed worker whose pod could not be created this long is moved (default 2m)
+     * @param backoffInitial      first back-off of the (member, pool) pair (default 30s)
+     * @param backoffMax          the back-off doubles up to this; a worker that comes up there resets it (default 10m)
+     * @param checkInterval       how often workers are checked (default 2s)
+     */
+    public record Replacement(Duration unschedulableGrace, Duration startTimeout, Duration elasticStartTimeout,
+                              Duration creatingTimeout, Duration backoffInitial, Duration backoffMax,
+                              Duration checkInterval) {
+        public static Replacement defaults() {
+            return new Replacement(Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(15),
+                    Duration.ofMinutes(2), Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofSeconds(2));
         }
     }
 }

@@ -131,6 +131,22 @@ public final class FederationMetrics {
         return this;
     }
 
+    /** Breaker state per scope (cloud:NAME, member:NAME) and transitions, from the one shared registry. */
+    public void observeBreakers(dev.rayfederation.k8s.BreakerRegistry breakers) {
+        Counter transitions = Counter.builder().name("ray_federation_breaker_transitions_total")
+                .help("Circuit breaker transitions by breaker (cloud:NAME or member:NAME) and the state entered")
+                .labelNames("breaker", "to").register(registry);
+        breakers.onTransition(t -> transitions.labelValues(t.scope(), t.to().wire()).inc());
+        GaugeWithCallback.builder().name("ray_federation_breaker_state")
+                .help("1 for each breaker's current state (closed, open, half_open)")
+                .labelNames("breaker", "state")
+                .callback(cb -> breakers.statuses().forEach(st -> {
+                    for (dev.rayfederation.k8s.BreakerStatus.State s : dev.rayfederation.k8s.BreakerStatus.State.values()) {
+                        cb.call(st.state() == s ? 1 : 0, st.scope(), s.wire());
+                    }
+                })).register(registry);
+    }
+
     /** Registers the back-off gauge: 1 per (member, pool) pair backing off after capacity failures. */
     public void observeBackoff(java.util.function.Supplier<java.util.List<dev.rayfederation.sidecar.provision.CapacityBackoff.Entry>> entries) {
         GaugeWithCallback.builder().name("ray_federation_backoff_active")

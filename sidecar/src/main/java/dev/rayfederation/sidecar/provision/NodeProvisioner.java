@@ -375,7 +375,7 @@ public final class NodeProvisioner {
         for (String m : pool.clusters()) {
             order++;
             MemberCluster member = members.get(m);
-            if (!member.state().placeable() || backoff.active(m, pool.name()).isPresent()) {
+            if (!member.acceptsPlacements() || backoff.active(m, pool.name()).isPresent()) {
                 continue;
             }
             Cluster cluster = config.cluster(m).orElseThrow();
@@ -385,6 +385,12 @@ public final class NodeProvisioner {
             long nodeFit = capacity.nodeFit(shape, registry.unboundReservations(m), Math.max(wanted, 1));
             long freeNow = Math.min(nodeFit, capFit);
             long room = cluster.elastic() ? capFit : freeNow;
+            if (member.breaker().state() == dev.rayfederation.k8s.BreakerStatus.State.HALF_OPEN) {
+                // only a few trial calls pass a half-open breaker: send no more workers than that
+                long trials = config.resilience().breaker().halfOpenCalls();
+                freeNow = Math.min(freeNow, trials);
+                room = Math.min(room, trials);
+            }
             out.add(new Candidate(m, freeNow, room, cluster.priority(), pricePerWorker(cluster, pool), order));
         }
         return out;
@@ -448,6 +454,9 @@ public final class NodeProvisioner {
             Optional<CapacityBackoff.Entry> off = backoff.active(m, pool.name());
             if (off.isPresent()) {
                 why.add(m + " backing off until " + off.get().until() + " (" + off.get().reason() + ")");
+            } else if (c.isEmpty() && member.breaker().state() == dev.rayfederation.k8s.BreakerStatus.State.OPEN) {
+                why.add(m + " breaker " + member.breaker().scope() + " open since " + member.breaker().since()
+                        + (member.breaker().reason() == null ? "" : " (" + member.breaker().reason() + ")"));
             } else if (c.isEmpty()) {
                 why.add(m + " " + member.state().wire() + (member.stateReason() == null ? "" : " (" + member.stateReason() + ")"));
             } else {
@@ -511,8 +520,12 @@ public final class NodeProvisioner {
             }
             LOG.warn("creating pod {} in {} failed: {}", node.podName(), node.member(), rootMessage(err));
             // the pod may exist even though the call failed (timeout): make sure no orphan is left
-            registry.update(node.id(), r -> here(r, node) ? r.withPhase(Phase.TERMINATING) : r);
-            deleteUntilGone(node, DELETE_RETRY_MIN);
+            if (refusedUnsent(err)) {
+                registry.update(node.id(), r -> here(r, node) && r.phase() == Phase.CREATING ? null : r); // nothing was sent
+            } else {
+                registry.update(node.id(), r -> here(r, node) ? r.withPhase(Phase.TERMINATING) : r);
+                deleteUntilGone(node, DELETE_RETRY_MIN);
+            }
             return Optional.of(node.member() + ": " + rootMessage(err));
         });
     }
@@ -835,6 +848,18 @@ public final class NodeProvisioner {
                     pod.podIp(), null, Phase.POD, pod.bound(), pod.requestId(), pod.requestHash(), pod.requestCount(),
                     resources, shape, pod.created() == null ? Instant.now() : pod.created(), NodeStatus.reason(pod));
         }
+    }
+
+    /** A call refused by a breaker, bulkhead or rate limit before anything was sent. */
+    private static boolean refusedUnsent(Throwable e) {
+        Throwable t = e;
+        while (t != null) {
+            if (t instanceof dev.rayfederation.k8s.CallRefusedException) {
+                return true;
+            }
+            t = t.getCause();
+        }
+        return false;
     }
 
     static String rootMessage(Throwable e) {

@@ -1,5 +1,10 @@
 package dev.rayfederation.sidecar.config;
 
+import dev.rayfederation.k8s.ResilienceOptions;
+import dev.rayfederation.k8s.ResilienceOptions.BreakerSettings;
+import dev.rayfederation.k8s.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.ResilienceOptions.RateLimitSettings;
+import dev.rayfederation.k8s.ResilienceOptions.RetrySettings;
 import dev.rayfederation.sidecar.config.FederationConfig.CapacityMode;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.HostPort;
@@ -212,6 +217,38 @@ class ConfigLoaderTest {
             assertThat(pool.rayResources()).isEmpty();
             assertThat(config.virtualCluster("vc-batch").orElseThrow().quota().isEmpty()).isTrue();
             assertThat(config.timing()).isEqualTo(Timing.defaults());
+            assertThat(config.resilience()).as("suited to a 5-second autoscaler tick").isEqualTo(ResilienceOptions.defaults());
+        }
+
+        @Test
+        void aResilienceSectionSetsEveryGuardOfTheMembersCalls() throws Exception {
+            FederationConfig config = ConfigLoader.parse(MINIMAL + """
+                    resilience:
+                      breaker: {slidingWindowSize: 20, minimumCalls: 8, failureRateThreshold: 40, slowCallRateThreshold: 90,
+                                slowCallDuration: 3s, waitInOpenState: 30s, halfOpenCalls: 5}
+                      bulkhead: {maxConcurrentCalls: 32, maxWait: 250ms}
+                      rateLimit: {requestsPerSecond: 40, maxWait: 20s}
+                      retries: {maxAttempts: 5, initialBackoff: 100ms, maxBackoff: 4s, maxRetryAfter: 30s}
+                    """, dir);
+
+            assertThat(config.resilience()).isEqualTo(new ResilienceOptions(
+                    new BreakerSettings(20, 8, 40, 90, Duration.ofSeconds(3), Duration.ofSeconds(30), 5),
+                    new BulkheadSettings(32, Duration.ofMillis(250)),
+                    new RateLimitSettings(40, Duration.ofSeconds(20)),
+                    new RetrySettings(5, Duration.ofMillis(100), Duration.ofSeconds(4), Duration.ofSeconds(30))));
+        }
+
+        @Test
+        void aPartialResilienceSectionKeepsTheOtherDefaults() throws Exception {
+            FederationConfig config = ConfigLoader.parse(MINIMAL + "resilience: {breaker: {waitInOpenState: 1m}, retries: {maxAttempts: 1}}\n", dir);
+
+            ResilienceOptions defaults = ResilienceOptions.defaults();
+            assertThat(config.resilience().breaker().waitInOpenState()).isEqualTo(Duration.ofMinutes(1));
+            assertThat(config.resilience().breaker().slidingWindowSize()).isEqualTo(defaults.breaker().slidingWindowSize());
+            assertThat(config.resilience().retries().maxAttempts()).as("no retries").isEqualTo(1);
+            assertThat(config.resilience().retries().maxBackoff()).isEqualTo(defaults.retries().maxBackoff());
+            assertThat(config.resilience().bulkhead()).isEqualTo(defaults.bulkhead());
+            assertThat(config.resilience().rateLimit()).isEqualTo(defaults.rateLimit());
         }
 
         @Test
@@ -355,7 +392,9 @@ class ConfigLoaderTest {
                     .contains("kubeconfig: " + dir.resolve("kc-aws"))
                     .contains("DB_PASSWORD", "<redacted>")
                     .contains("memory: 16Gi")
-                    .contains("namespace: ray-workers", "maxWorkers: 100", "strategy: spread", "requestTimeout: 30s");
+                    .contains("namespace: ray-workers", "maxWorkers: 100", "strategy: spread", "requestTimeout: 30s")
+                    .contains("resilience:", "slidingWindowSize: 10", "waitInOpenState: 15s", "maxConcurrentCalls: 16",
+                            "requestsPerSecond: 100", "initialBackoff: 200ms");
         }
 
         @Test
@@ -380,6 +419,10 @@ class ConfigLoaderTest {
                         overrides: {aws-use1: {spec: {nodeSelector: {a: b}}}}
                       - {name: gpu, virtualCluster: vc-free, rayNodeType: GPU.node, resources: {GPU: 2}, clusters: [gcp-usc1]}
                     timing: {requestTimeout: 1500ms}
+                    resilience:
+                      breaker: {slidingWindowSize: 6, minimumCalls: 6, slowCallDuration: 1500ms, waitInOpenState: 2m}
+                      bulkhead: {maxWait: 1s}
+                      retries: {maxAttempts: 2, maxRetryAfter: 1h}
                     """;
             FederationConfig config = ConfigLoader.parse(yaml, dir);
 

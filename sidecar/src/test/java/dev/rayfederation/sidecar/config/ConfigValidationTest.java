@@ -219,6 +219,43 @@ class ConfigValidationTest {
                         "timing.requestTimeout: must be a duration with a unit, such as 500ms, 10s or 2m (got 30)"),
                 edit("a duration in an unknown unit", "api:\n", "timing: {memberStartTimeout: 1d}\napi:\n",
                         "timing.memberStartTimeout: must be a duration such as 500ms, 10s or 2m (got '1d')"),
+                // resilience
+                edit("a breaker that needs more calls than it remembers", "api:\n",
+                        "resilience: {breaker: {slidingWindowSize: 4, minimumCalls: 5}}\napi:\n",
+                        "resilience.breaker.minimumCalls: must be <= slidingWindowSize (4): the breaker only remembers 4 calls"),
+                edit("a minimumCalls above the default window", "api:\n", "resilience: {breaker: {minimumCalls: 11}}\napi:\n",
+                        "resilience.breaker.minimumCalls: must be <= slidingWindowSize (10)"),
+                edit("a window of zero calls", "api:\n", "resilience: {breaker: {slidingWindowSize: 0}}\napi:\n",
+                        "resilience.breaker.slidingWindowSize: must be >= 1"),
+                edit("a failure rate of 0%", "api:\n", "resilience: {breaker: {failureRateThreshold: 0}}\napi:\n",
+                        "resilience.breaker.failureRateThreshold: must be a percentage from 1 to 100 (got 0)"),
+                edit("a slow-call rate over 100%", "api:\n", "resilience: {breaker: {slowCallRateThreshold: 120}}\napi:\n",
+                        "resilience.breaker.slowCallRateThreshold: must be a percentage from 1 to 100 (got 120)"),
+                edit("a percentage with decimals", "api:\n", "resilience: {breaker: {failureRateThreshold: 50.5}}\napi:\n",
+                        "resilience.breaker.failureRateThreshold: must be a whole number, not a number (50.5)"),
+                edit("an open-state wait of zero", "api:\n", "resilience: {breaker: {waitInOpenState: 0s}}\napi:\n",
+                        "resilience.breaker.waitInOpenState: must be longer than 0"),
+                edit("a slow-call duration without a unit", "api:\n", "resilience: {breaker: {slowCallDuration: 5}}\napi:\n",
+                        "resilience.breaker.slowCallDuration: must be a duration with a unit, such as 500ms, 10s or 2m (got 5)"),
+                edit("no half-open trial calls", "api:\n", "resilience: {breaker: {halfOpenCalls: 0}}\napi:\n",
+                        "resilience.breaker.halfOpenCalls: must be >= 1"),
+                edit("a bulkhead without slots", "api:\n", "resilience: {bulkhead: {maxConcurrentCalls: 0}}\napi:\n",
+                        "resilience.bulkhead.maxConcurrentCalls: must be >= 1"),
+                edit("a bulkhead wait in days", "api:\n", "resilience: {bulkhead: {maxWait: 1d}}\napi:\n",
+                        "resilience.bulkhead.maxWait: must be a duration such as 500ms, 10s or 2m (got '1d')"),
+                edit("a rate limit of zero", "api:\n", "resilience: {rateLimit: {requestsPerSecond: 0}}\napi:\n",
+                        "resilience.rateLimit.requestsPerSecond: must be >= 1"),
+                edit("too many attempts", "api:\n", "resilience: {retries: {maxAttempts: 11}}\napi:\n",
+                        "resilience.retries.maxAttempts: must be <= 10"),
+                edit("a maximum backoff below the initial one", "api:\n",
+                        "resilience: {retries: {initialBackoff: 3s, maxBackoff: 1s}}\napi:\n",
+                        "resilience.retries.maxBackoff: must be >= initialBackoff (3s)"),
+                edit("a maximum backoff below the default initial one", "api:\n", "resilience: {retries: {maxBackoff: 100ms}}\napi:\n",
+                        "resilience.retries.maxBackoff: must be >= initialBackoff (200ms)"),
+                edit("resilience as a list", "api:\n", "resilience: [breaker]\napi:\n",
+                        "resilience: must be a map, not a list"),
+                edit("a breaker as a number", "api:\n", "resilience: {breaker: 5}\napi:\n",
+                        "resilience.breaker: must be a map, not a number (5)"),
                 // types
                 edit("rayCluster as a string", "rayCluster:\n  name: demo\n  headAddress: 10.0.0.12:6379\n", "rayCluster: demo\n",
                         "rayCluster: must be a map, not a string ('demo')"),
@@ -253,6 +290,11 @@ class ConfigValidationTest {
                     Arguments.of("  - name: vc-batch\n", "  - name: vc-batch\n    frobnicate: 1\n", "virtualClusters[0].frobnicate"),
                     Arguments.of(POOL0_RESOURCES, POOL0_RESOURCES + "\n    frobnicate: 1", "pools[0].frobnicate"),
                     Arguments.of("api:\n", "timing: {frobnicate: 1}\napi:\n", "timing.frobnicate"),
+                    Arguments.of("api:\n", "resilience: {frobnicate: 1}\napi:\n", "resilience.frobnicate"),
+                    Arguments.of("api:\n", "resilience: {breaker: {frobnicate: 1}}\napi:\n", "resilience.breaker.frobnicate"),
+                    Arguments.of("api:\n", "resilience: {bulkhead: {frobnicate: 1}}\napi:\n", "resilience.bulkhead.frobnicate"),
+                    Arguments.of("api:\n", "resilience: {rateLimit: {frobnicate: 1}}\napi:\n", "resilience.rateLimit.frobnicate"),
+                    Arguments.of("api:\n", "resilience: {retries: {frobnicate: 1}}\napi:\n", "resilience.retries.frobnicate"),
                     Arguments.of("api:\n", "frobnicate: 1\napi:\n", "frobnicate"));
         }
 
@@ -269,6 +311,13 @@ class ConfigValidationTest {
             String yaml = BASE.replace(POOL0_RESOURCES, POOL0_RESOURCES + "\n    maxWorker: 3");
 
             assertThat(problems(yaml)).containsExactly("pools[0].maxWorker: unknown key (did you mean maxWorkers?)");
+        }
+
+        @Test
+        void aNearMissInTheResilienceSectionIsNamed() {
+            String yaml = BASE.replace("api:\n", "resilience: {breaker: {minimumCall: 3}}\napi:\n");
+
+            assertThat(problems(yaml)).containsExactly("resilience.breaker.minimumCall: unknown key (did you mean minimumCalls?)");
         }
 
         @Test

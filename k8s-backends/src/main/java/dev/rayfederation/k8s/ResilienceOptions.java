@@ -1,0 +1,184 @@
+package dev.rayfederation.k8s;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How every call to a member's Kubernetes API is guarded: circuit breakers (one per cloud, one per member),
+ * a bulkhead and a rate limit per member, and retries of idempotent calls. The defaults suit an autoscaler
+ * that asks every 5 seconds: an outage opens a breaker within a tick or two, and a recovered member gets
+ * trial calls 15 seconds later (Resilience4j's own defaults, 100 calls and 60 seconds, would take minutes).
+ * A null section takes its defaults.
+ *
+ * @param breaker   the circuit breakers (the same settings for the cloud and the member breakers)
+ * @param bulkhead  concurrent calls per member
+ * @param rateLimit requests per second per member
+ * @param retries   retries of idempotent calls after failures that may pass
+ */
+public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhead, RateLimitSettings rateLimit,
+                                RetrySettings retries) {
+
+    public ResilienceOptions {
+        breaker = breaker == null ? BreakerSettings.defaults() : breaker;
+        bulkhead = bulkhead == null ? BulkheadSettings.defaults() : bulkhead;
+        rateLimit = rateLimit == null ? RateLimitSettings.defaults() : rateLimit;
+        retries = retries == null ? RetrySettings.defaults() : retries;
+    }
+
+    /** Every setting at its default. */
+    public static ResilienceOptions defaults() {
+        return new ResilienceOptions(null, null, null, null);
+    }
+
+    public ResilienceOptions withBreaker(BreakerSettings b) {
+        return new ResilienceOptions(b, bulkhead, rateLimit, retries);
+    }
+
+    public ResilienceOptions withBulkhead(BulkheadSettings b) {
+        return new ResilienceOptions(breaker, b, rateLimit, retries);
+    }
+
+    public ResilienceOptions withRateLimit(RateLimitSettings r) {
+        return new ResilienceOptions(breaker, bulkhead, r, retries);
+    }
+
+    public ResilienceOptions withRetries(RetrySettings r) {
+        return new ResilienceOptions(breaker, bulkhead, rateLimit, r);
+    }
+
+    /**
+     * A count-based circuit breaker: it looks at the last {@code slidingWindowSize} calls and opens when at least
+     * {@code minimumCalls} of them have been made and either {@code failureRateThreshold} percent failed or
+     * {@code slowCallRateThreshold} percent took longer than {@code slowCallDuration}. It stays open for
+     * {@code waitInOpenState}, then lets {@code halfOpenCalls} trial calls through: it closes when they do well
+     * and opens again when they do not.
+     */
+    public record BreakerSettings(int slidingWindowSize, int minimumCalls, int failureRateThreshold,
+                                  int slowCallRateThreshold, Duration slowCallDuration, Duration waitInOpenState,
+                                  int halfOpenCalls) {
+
+        public static final int DEFAULT_SLIDING_WINDOW_SIZE = 10;
+        public static final int DEFAULT_MINIMUM_CALLS = 5;
+        public static final int DEFAULT_FAILURE_RATE_THRESHOLD = 50;
+        public static final int DEFAULT_SLOW_CALL_RATE_THRESHOLD = 80;
+        public static final Duration DEFAULT_SLOW_CALL_DURATION = Duration.ofSeconds(5);
+        public static final Duration DEFAULT_WAIT_IN_OPEN_STATE = Duration.ofSeconds(15);
+        public static final int DEFAULT_HALF_OPEN_CALLS = 3;
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public BreakerSettings {
+            atLeastOne("breaker.slidingWindowSize", slidingWindowSize);
+            atLeastOne("breaker.minimumCalls", minimumCalls);
+            if (minimumCalls > slidingWindowSize) {
+                throw new IllegalArgumentException("ResilienceOptions.breaker.minimumCalls: must be <= slidingWindowSize ("
+                        + slidingWindowSize + "), got " + minimumCalls);
+            }
+            percentage("breaker.failureRateThreshold", failureRateThreshold);
+            percentage("breaker.slowCallRateThreshold", slowCallRateThreshold);
+            positive("breaker.slowCallDuration", slowCallDuration);
+            positive("breaker.waitInOpenState", waitInOpenState);
+            atLeastOne("breaker.halfOpenCalls", halfOpenCalls);
+        }
+
+        public static BreakerSettings defaults() {
+            return new BreakerSettings(DEFAULT_SLIDING_WINDOW_SIZE, DEFAULT_MINIMUM_CALLS, DEFAULT_FAILURE_RATE_THRESHOLD,
+                    DEFAULT_SLOW_CALL_RATE_THRESHOLD, DEFAULT_SLOW_CALL_DURATION, DEFAULT_WAIT_IN_OPEN_STATE,
+                    DEFAULT_HALF_OPEN_CALLS);
+        }
+    }
+
+    /**
+     * At most {@code maxConcurrentCalls} requests to one member are in flight; a call that finds them all taken
+     * waits up to {@code maxWait} for one to finish and is then refused (and retried like a failure that may pass).
+     */
+    public record BulkheadSettings(int maxConcurrentCalls, Duration maxWait) {
+
+        public static final int DEFAULT_MAX_CONCURRENT_CALLS = 16;
+        public static final Duration DEFAULT_MAX_WAIT = Duration.ofMillis(100);
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public BulkheadSettings {
+            atLeastOne("bulkhead.maxConcurrentCalls", maxConcurrentCalls);
+            positive("bulkhead.maxWait", maxWait);
+        }
+
+        public static BulkheadSettings defaults() {
+            return new BulkheadSettings(DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_WAIT);
+        }
+    }
+
+    /**
+     * At most {@code requestsPerSecond} requests to one member start per second (retries included). A call waits
+     * for its turn without holding a thread, up to {@code maxWait}; a call whose turn would come later is refused.
+     * The default of 100 lets three members take 10,000 workers within a minute (DESIGN §8).
+     */
+    public record RateLimitSettings(int requestsPerSecond, Duration maxWait) {
+
+        public static final int DEFAULT_REQUESTS_PER_SECOND = 100;
+        public static final Duration DEFAULT_MAX_WAIT = Duration.ofSeconds(60);
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public RateLimitSettings {
+            atLeastOne("rateLimit.requestsPerSecond", requestsPerSecond);
+            positive("rateLimit.maxWait", maxWait);
+        }
+
+        public static RateLimitSettings defaults() {
+            return new RateLimitSettings(DEFAULT_REQUESTS_PER_SECOND, DEFAULT_MAX_WAIT);
+        }
+    }
+
+    /**
+     * An idempotent call that failed in a way that may pass (no answer, 408, 429, 5xx, bulkhead full) is tried
+     * up to {@code maxAttempts} times in all. Before attempt n+1 it waits a random time between half and all of
+     * {@code initialBackoff × 2^(n-1)}, capped at {@code maxBackoff}; when the API server sent Retry-After, at
+     * least that long. A Retry-After longer than {@code maxRetryAfter} ends the retries at once.
+     */
+    public record RetrySettings(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration maxRetryAfter) {
+
+        public static final int DEFAULT_MAX_ATTEMPTS = 3;
+        public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(200);
+        public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(2);
+        public static final Duration DEFAULT_MAX_RETRY_AFTER = Duration.ofSeconds(10);
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public RetrySettings {
+            atLeastOne("retries.maxAttempts", maxAttempts);
+            positive("retries.initialBackoff", initialBackoff);
+            positive("retries.maxBackoff", maxBackoff);
+            if (maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("ResilienceOptions.retries.maxBackoff: must be >= initialBackoff ("
+                        + initialBackoff + "), got " + maxBackoff);
+            }
+            positive("retries.maxRetryAfter", maxRetryAfter);
+        }
+
+        public static RetrySettings defaults() {
+            return new RetrySettings(DEFAULT_MAX_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RETRY_AFTER);
+        }
+
+        /** One attempt only. */
+        public static RetrySettings none() {
+            return new RetrySettings(1, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RETRY_AFTER);
+        }
+    }
+
+    private static void atLeastOne(String field, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException("ResilienceOptions." + field + ": must be >= 1, got " + value);
+        }
+    }
+
+    private static void percentage(String field, int value) {
+        if (value < 1 || value > 100) {
+            throw new IllegalArgumentException("ResilienceOptions." + field + ": must be a percentage from 1 to 100, got " + value);
+        }
+    }
+
+    private static void positive(String field, Duration value) {
+        Objects.requireNonNull(value, () -> "ResilienceOptions." + field + ": is required");
+        if (value.isZero() || value.isNegative()) {
+            throw new IllegalArgumentException("ResilienceOptions." + field + ": must be longer than 0, got " + value);
+        }
+    }
+}

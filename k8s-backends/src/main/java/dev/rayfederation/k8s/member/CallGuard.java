@@ -1,0 +1,371 @@
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.Breaker;
+import dev.rayfederation.k8s.CallRefusedException;
+import dev.rayfederation.k8s.MemberApiException;
+import dev.rayfederation.k8s.ResilienceOptions;
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * The guard every API call of one member goes through. One attempt passes, in this order:
+ * <ol>
+ *   <li><b>breakers, quick look</b>: while the cloud's or the member's breaker is open the call is refused at once
+ *       ({@link CallRefusedException}), without a permit, a thread or the network;</li>
+ *   <li><b>rate limit</b> ({@code requestsPerSecond}): the attempt reserves its turn and waits for it on the
+ *       member's timer, holding no thread; it is refused when its turn is more than {@code rateLimit.maxWait} away;</li>
+ *   <li><b>bulkhead</b>: at most {@code maxConcurrentCalls} requests to the member are in flight; an attempt waits
+ *       up to {@code bulkhead.maxWait} for a slot (on one of as many extra threads) and is then refused;</li>
+ *   <li><b>cloud breaker, then member breaker</b>: each gives a permit (a half-open breaker has only a few);</li>
+ *   <li><b>the request</b>, which ends after the request timeout even when the HTTP client does not notice;</li>
+ *   <li><b>recording</b> in both breakers, as {@link ApiFailures#outcome} classifies it: no answer (refused, reset,
+ *       timeout), 408, 429 and 5xx are failures; other 4xx (404, 409, 400, 422, 403) are successes for the breakers
+ *       and errors for the caller; our own errors (member closed, unreadable kubeconfig) are not recorded.</li>
+ * </ol>
+ * An idempotent call ({@link Retry#IDEMPOTENT}) whose attempt failed in a way that may pass (a breaker failure, or
+ * a full bulkhead) starts again at step 1 after a jittered exponential backoff, or after the API server's
+ * Retry-After when that is longer (a Retry-After beyond {@code retries.maxRetryAfter} ends the call at once). Retry
+ * is the outermost layer, as in Resilience4j's own decorator order, so that every attempt is rate limited, holds a
+ * bulkhead slot only while in flight, is seen by the breakers, and an opening breaker stops the retries.
+ * A refusal by a breaker or the rate limit is final: the caller learns at once that nothing was sent.
+ *
+ * <p>Callers never block: {@link #call} returns at once; requests run on "member-NAME-io-N" threads.
+ */
+final class CallGuard implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CallGuard.class);
+
+    /** Whether a call may be repeated after a failure that may pass. */
+    enum Retry {
+        /** Probes: the caller has its own schedule of attempts. */
+        ONCE,
+        /** Reads, creates of a named pod, deletes and patches: repeating them changes nothing. */
+        IDEMPOTENT
+    }
+
+    private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result) {
+    }
+
+    private final String member;
+    private final ResilienceOptions options;
+    private final Duration requestTimeout;
+    private final List<Breaker> breakers;
+    private final RateLimiter rateLimiter;
+    private final Bulkhead bulkhead;
+    private final ThreadPoolExecutor threads;
+    private final ScheduledExecutorService timer;
+    private final RetryAfterWatch retryAfter;
+    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    /**
+     * @param cloud      the cloud's breaker, or null when the member has no cloud
+     * @param own        the member's own breaker
+     * @param timer      schedules rate-limit waits, retries and request deadlines (the member's control thread)
+     * @param retryAfter what the API server asked for in Retry-After headers
+     */
+    CallGuard(String member, ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own,
+              ScheduledExecutorService timer, RetryAfterWatch retryAfter, ThreadFactory threadFactory) {
+        this.member = member;
+        this.options = options;
+        this.requestTimeout = requestTimeout;
+        this.breakers = cloud == null ? List.of(own) : List.of(cloud, own);
+        this.timer = timer;
+        this.retryAfter = retryAfter;
+        ResilienceOptions.RateLimitSettings rate = options.rateLimit();
+        this.rateLimiter = RateLimiter.of(Breaker.MEMBER_PREFIX + member, RateLimiterConfig.custom()
+                .limitForPeriod(rate.requestsPerSecond())
+                .limitRefreshPeriod(Duration.ofSeconds(1))
+                .timeoutDuration(rate.maxWait())
+                .writableStackTraceEnabled(false)
+                .build());
+        ResilienceOptions.BulkheadSettings slots = options.bulkhead();
+        this.bulkhead = Bulkhead.of(Breaker.MEMBER_PREFIX + member, BulkheadConfig.custom()
+                .maxConcurrentCalls(slots.maxConcurrentCalls())
+                .maxWaitDuration(slots.maxWait())
+                .writableStackTraceEnabled(false)
+                .build());
+        // as many threads again as there are slots: those wait (up to bulkhead.maxWait) for a slot
+        this.threads = new ThreadPoolExecutor(0, 2 * slots.maxConcurrentCalls(), 60, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), threadFactory);
+    }
+
+    /**
+     * Runs {@code action} (a blocking fabric8 call) through the guard. The stage fails with a
+     * {@link CallRefusedException} when nothing was sent, a {@link MemberApiException} when the member's API
+     * failed, or the action's own RuntimeException.
+     */
+    <T> CompletableFuture<T> call(String op, Retry retry, Supplier<T> action) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        pending.add(result);
+        result.whenComplete((v, e) -> pending.remove(result));
+        if (closed) {
+            result.completeExceptionally(closedFailure(op));
+            return result;
+        }
+        attempt(new Call<>(op, retry, action, result), 1);
+        return result;
+    }
+
+    /** Fails every call not finished yet; requests in flight end on their own (at most the request timeout). */
+    @Override
+    public void close() {
+        closed = true;
+        for (CompletableFuture<?> f : List.copyOf(pending)) {
+            f.completeExceptionally(closedFailure("call"));
+        }
+        threads.shutdown();
+    }
+
+    // ---- one attempt -----------------------------------------------------------------------------------
+
+    private <T> void attempt(Call<T> call, int n) {
+        if (call.result().isDone()) {
+            return;
+        }
+        if (closed) {
+            call.result().completeExceptionally(closedFailure(call.op()));
+            return;
+        }
+        for (Breaker b : breakers) {
+            if (b.isOpen()) {
+                call.result().completeExceptionally(refusedBy(call.op(), b));
+                return;
+            }
+        }
+        long waitNanos = rateLimiter.reservePermission();
+        if (waitNanos < 0) {
+            call.result().completeExceptionally(new CallRefusedException(member, call.op(), "rate limit",
+                    "the rate limit of " + options.rateLimit().requestsPerSecond() + " requests per second is taken for the next "
+                            + seconds(options.rateLimit().maxWait())));
+            return;
+        }
+        if (waitNanos == 0) {
+            dispatch(call, n);
+        } else {
+            later(() -> dispatch(call, n), waitNanos, call);
+        }
+    }
+
+    private <T> void dispatch(Call<T> call, int n) {
+        try {
+            threads.execute(() -> run(call, n));
+        } catch (RejectedExecutionException e) {
+            if (closed) {
+                call.result().completeExceptionally(closedFailure(call.op()));
+            } else {
+                retryOrFail(call, n, bulkheadFull(call.op()));
+            }
+        }
+    }
+
+    /** On a call thread: bulkhead slot, breaker permits, the request with its deadline, recording. */
+    private <T> void run(Call<T> call, int n) {
+        if (call.result().isDone()) {
+            return;
+        }
+        if (!bulkhead.tryAcquirePermission()) {
+            retryOrFail(call, n, bulkheadFull(call.op()));
+            return;
+        }
+        try {
+            CallRefusedException refused = acquireBreakers(call.op());
+            if (refused != null) {
+                call.result().completeExceptionally(refused);
+                return;
+            }
+            AtomicBoolean settled = new AtomicBoolean();
+            long start = System.nanoTime();
+            ScheduledFuture<?> deadline = schedule(() -> settle(call, n, settled, null,
+                    new TimeoutException("no answer within " + seconds(requestTimeout)), requestTimeout.toNanos()),
+                    requestTimeout.toNanos());
+            T value = null;
+            Throwable failure = null;
+            try {
+                value = call.action().get();
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            }
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            settle(call, n, settled, value, failure, System.nanoTime() - start);
+        } finally {
+            bulkhead.onComplete();
+        }
+    }
+
+    private CallRefusedException acquireBreakers(String op) {
+        for (int i = 0; i < breakers.size(); i++) {
+            if (!breakers.get(i).tryAcquirePermission()) {
+                for (int j = 0; j < i; j++) {
+                    breakers.get(j).releasePermission();
+                }
+                return refusedBy(op, breakers.get(i));
+            }
+        }
+        return null;
+    }
+
+    /** Records the attempt's outcome once (the request or its deadline, whichever comes first) and moves on. */
+    private <T> void settle(Call<T> call, int n, AtomicBoolean settled, T value, Throwable failure, long nanos) {
+        if (!settled.compareAndSet(false, true)) {
+            return;
+        }
+        CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
+        switch (outcome) {
+            case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
+            case MEMBER_FAILURE -> {
+                String what = describe(failure);
+                for (Breaker b : breakers) {
+                    b.recordFailure(nanos, failure, b.scope().startsWith(Breaker.CLOUD_PREFIX) ? member + ": " + what : what);
+                }
+            }
+            case NOT_SENT -> breakers.forEach(Breaker::releasePermission);
+        }
+        if (failure == null) {
+            call.result().complete(value);
+        } else if (outcome == CallOutcome.MEMBER_FAILURE) {
+            retryOrFail(call, n, failure);
+        } else {
+            call.result().completeExceptionally(translate(call.op(), failure, ""));
+        }
+    }
+
+    /** After a failure that may pass: another attempt after the backoff (or Retry-After), or the final failure. */
+    private <T> void retryOrFail(Call<T> call, int n, Throwable failure) {
+        int max = options.retries().maxAttempts();
+        if (call.retry() == Retry.ONCE || n >= max) {
+            call.result().completeExceptionally(translate(call.op(), failure, n > 1 ? " (" + n + " attempts)" : ""));
+            return;
+        }
+        Duration asked = askedToWait(failure);
+        if (asked.compareTo(options.retries().maxRetryAfter()) > 0) {
+            Duration wholeSeconds = Duration.ofSeconds((asked.toMillis() + 999) / 1000);
+            call.result().completeExceptionally(translate(call.op(), failure, "; the API server asked to retry after "
+                    + seconds(wholeSeconds) + ", longer than retries.maxRetryAfter (" + seconds(options.retries().maxRetryAfter())
+                    + ")" + (n > 1 ? " (" + n + " attempts)" : "")));
+            return;
+        }
+        Duration backoff = backoff(n);
+        Duration wait = asked.compareTo(backoff) > 0 ? asked : backoff;
+        LOG.debug("member {}: {} failed (attempt {} of {}), trying again in {}ms: {}", member, call.op(), n, max,
+                wait.toMillis(), describe(failure));
+        later(() -> attempt(call, n + 1), wait.toNanos(), call);
+    }
+
+    /** The API server's Retry-After: from the Status of the answer, or the header of a recent 429/503. */
+    private Duration askedToWait(Throwable failure) {
+        Duration inStatus = ApiFailures.retryAfter(failure);
+        int status = ApiFailures.status(failure);
+        Duration inHeader = status == 429 || status == 503 ? retryAfter.remaining() : Duration.ZERO;
+        return inStatus.compareTo(inHeader) >= 0 ? inStatus : inHeader;
+    }
+
+    /** A random time between half and all of initialBackoff × 2^(n-1), capped at maxBackoff ("equal jitter"). */
+    Duration backoff(int attemptsMade) {
+        long cap = options.retries().maxBackoff().toNanos();
+        long base = options.retries().initialBackoff().toNanos();
+        for (int i = 1; i < attemptsMade && base < cap; i++) {
+            base = base > cap / 2 ? cap : base * 2;
+        }
+        base = Math.min(base, cap);
+        long half = base / 2;
+        return Duration.ofNanos(half + ThreadLocalRandom.current().nextLong(base - half + 1));
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------------------
+
+    private CallRefusedException refusedBy(String op, Breaker b) {
+        var status = b.status();
+        boolean open = b.isOpen();
+        String text = "circuit breaker " + b.scope() + " is "
+                + (open ? "open" : "half-open and its " + b.settings().halfOpenCalls() + " trial calls are under way")
+                + " since " + status.since().truncatedTo(ChronoUnit.SECONDS)
+                + (status.reason() == null ? "" : " (" + status.reason() + ")")
+                + (open ? "; trial calls from " + b.trialCallsFrom().truncatedTo(ChronoUnit.SECONDS) : "");
+        return new CallRefusedException(member, op, b.scope(), text);
+    }
+
+    private CallRefusedException bulkheadFull(String op) {
+        return new CallRefusedException(member, op, "bulkhead", "all " + options.bulkhead().maxConcurrentCalls()
+                + " call slots of the member were taken for " + seconds(options.bulkhead().maxWait()));
+    }
+
+    private MemberApiException closedFailure(String op) {
+        return new MemberApiException(member, op, 0, "member closed", null);
+    }
+
+    /**
+     * The caller's view of a failure: refusals and our own exceptions as they are, the member's failures as
+     * {@link MemberApiException} (with {@code suffix}, e.g. how many attempts were made).
+     */
+    private RuntimeException translate(String op, Throwable failure, String suffix) {
+        Throwable e = ApiFailures.unwrap(failure);
+        if (e instanceof CallRefusedException refused) {
+            return refused;
+        }
+        if (e instanceof MemberApiException m) {
+            return suffix.isEmpty() ? m : new MemberApiException(member, op, m.statusCode(), describe(m) + suffix, m);
+        }
+        if (e instanceof RuntimeException r && ApiFailures.outcome(r) == CallOutcome.NOT_SENT) {
+            return r;
+        }
+        return new MemberApiException(member, op, ApiFailures.status(e), describe(e) + suffix, e);
+    }
+
+    /** Short and credential-free: "HTTP 503: ...", "cannot connect (...)", "no answer within 2s". */
+    private static String describe(Throwable failure) {
+        Throwable e = ApiFailures.unwrap(failure);
+        if (e instanceof TimeoutException && e.getMessage() != null) {
+            return e.getMessage();
+        }
+        if (e instanceof MemberApiException m) {
+            return m.getCause() == null ? m.getMessage() : ApiFailures.describe(m.getCause());
+        }
+        return ApiFailures.describe(e);
+    }
+
+    private static String seconds(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? (ms / 1000) + "s" : ms < 1000 ? ms + "ms" : String.format(Locale.ROOT, "%.1fs", ms / 1000.0);
+    }
+
+    /** Runs {@code r} on the timer after {@code nanos}; a closed timer fails the call. */
+    private void later(Runnable r, long nanos, Call<?> call) {
+        if (schedule(r, nanos) == null) {
+            call.result().completeExceptionally(closedFailure(call.op()));
+        }
+    }
+
+    private ScheduledFuture<?> schedule(Runnable r, long nanos) {
+        try {
+            return timer.schedule(r, nanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            return null;
+        }
+    }
+}
