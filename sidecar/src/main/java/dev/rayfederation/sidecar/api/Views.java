@@ -150,6 +150,19 @@ public final class Views {
             v.put("cordonedKubeNodes", cap.cordonedNodeCount());
             v.put("priority", c.priority());
             v.put("elastic", c.elastic());
+            List<Object> backoffs = new ArrayList<>();
+            for (var e : provisioner.backoff().activeEntries()) {
+                if (e.member().equals(c.name())) {
+                    Map<String, Object> b = new LinkedHashMap<>();
+                    b.put("pool", e.pool());
+                    b.put("until", e.until().toString());
+                    b.put("pauseSeconds", e.pause().toSeconds());
+                    b.put("failures", e.failures());
+                    b.put("reason", e.reason());
+                    backoffs.add(b);
+                }
+            }
+            v.put("backoffs", backoffs);
             out.add(v);
         }
         return Map.of("clusters", out);

@@ -804,7 +804,7 @@ public final class NodeProvisioner {
             if (pod.deleting()) {
                 // deleted or evicted by someone else, or our own delete in progress: Ray must see it gone
                 if (rec.live()) {
-                    metrics.workerLost(member, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "deleted");
+                    lost(rec, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "deleted");
                 }
                 registry.update(rec.id(), r -> r.withPhase(Phase.TERMINATING));
                 return;
@@ -816,7 +816,7 @@ public final class NodeProvisioner {
             }
             if (now.isPresent() && RayTags.STATUS_UPDATE_FAILED.equals(now.get().status())
                     && !RayTags.STATUS_UPDATE_FAILED.equals(rec.status())) {
-                metrics.workerLost(member, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "failed");
+                lost(rec, pod.condition() == WorkerPod.Condition.EVICTED ? "evicted" : "failed");
             }
         }
 
@@ -824,9 +824,20 @@ public final class NodeProvisioner {
         public void onDelete(WorkerPod pod) {
             if (pod.nodeId() != null) {
                 registry.get(pod.nodeId()).filter(r -> r.live() && r.member().equals(member))
-                        .ifPresent(r -> metrics.workerLost(member, "deleted"));
+                        .ifPresent(r -> lost(r, "deleted"));
                 forget(pod.nodeId(), member, pod.podName());
             }
+        }
+
+        /**
+         * A worker went away (or failed) without Ray asking: count it, and let the (member, pool) pair back off so
+         * replacements avoid a member that is preempting or evicting (spot reclaim, node drain) for a while.
+         */
+        private void lost(NodeRecord rec, String reason) {
+            metrics.workerLost(member, reason);
+            CapacityBackoff.Entry e = backoff.fail(member, rec.pool(), "worker " + reason);
+            LOG.info("node {} of pool {} on {}: {} without Ray asking; {} backs off {}s for that pool",
+                    rec.id(), rec.pool(), member, reason, member, e.pause().toSeconds());
         }
 
         /** A pod found in a member that the registry does not know: rebuild its node from the pod. */
