@@ -511,8 +511,7 @@ public final class NodeProvisioner {
     /** Completes with empty on success, or a short description of the failure. */
     private CompletionStage<Optional<String>> createPod(Plan plan, NodeRecord node) {
         MemberCluster member = members.get(node.member());
-        Cluster cluster = config.cluster(node.member()).orElseThrow();
-        WorkerPodSpec spec = podSpec(plan, node, cluster);
+        WorkerPodSpec spec = podSpec(node, plan.pool(), new TreeMap<>(plan.request().tags()));
         return member.createWorker(spec).handle((pod, err) -> {
             if (err == null) {
                 created(node, pod);
@@ -546,14 +545,14 @@ public final class NodeProvisioner {
         }
     }
 
-    private WorkerPodSpec podSpec(Plan plan, NodeRecord node, Cluster cluster) {
-        Pool pool = plan.pool();
-        Map<String, String> rayTags = new TreeMap<>(plan.request().tags());
+    /** The pod of {@code node} on its member; {@code rayTags} are the Ray tags to persist on it. */
+    private WorkerPodSpec podSpec(NodeRecord node, Pool pool, Map<String, String> rayTags) {
+        Cluster cluster = config.cluster(node.member()).orElseThrow();
         return new WorkerPodSpec(node.id(), node.podName(), config.rayCluster().name(), config.rayCluster().headAddress(),
                 pool.name(), pool.virtualCluster(), pool.rayNodeType(), cluster.name(), cluster.region(), cluster.zone(),
                 pool.resources(), pool.rayResources(), pool.labels(), pool.template(),
-                pool.overrides().getOrDefault(cluster.name(), Map.of()), rayTags, plan.request().requestId(),
-                plan.request().hash(), plan.request().count(), cluster.gpuResourceName());
+                pool.overrides().getOrDefault(cluster.name(), Map.of()), rayTags, node.requestId(),
+                node.requestHash(), node.requestCount(), cluster.gpuResourceName());
     }
 
     private static NodeRecord observe(NodeRecord r, WorkerPod pod) {
@@ -633,14 +632,9 @@ public final class NodeProvisioner {
         LOG.info("re-placing node {} from {} to {}: {} ({} backs off {}s for pool {})", node.id(), node.member(),
                 moved.member(), why, node.member(), off.pause().toSeconds(), node.pool());
         deletePod(node.member(), node.podName(), DELETE_RETRY_MIN);
-        Cluster cluster = config.cluster(moved.member()).orElseThrow();
         Map<String, String> rayTags = new TreeMap<>(moved.tags());
         rayTags.remove(RayTags.NODE_STATUS);
-        WorkerPodSpec spec = new WorkerPodSpec(moved.id(), moved.podName(), config.rayCluster().name(),
-                config.rayCluster().headAddress(), pool.get().name(), pool.get().virtualCluster(), pool.get().rayNodeType(),
-                cluster.name(), cluster.region(), cluster.zone(), pool.get().resources(), pool.get().rayResources(),
-                pool.get().labels(), pool.get().template(), pool.get().overrides().getOrDefault(cluster.name(), Map.of()),
-                rayTags, moved.requestId(), moved.requestHash(), moved.requestCount(), cluster.gpuResourceName());
+        WorkerPodSpec spec = podSpec(moved, pool.get(), rayTags);
         members.get(moved.member()).createWorker(spec).whenComplete((pod, err) -> {
             if (err == null) {
                 created(moved, pod);
@@ -660,10 +654,16 @@ public final class NodeProvisioner {
     private void deletePod(String member, String podName, Duration backoffNow) {
         members.get(member).deleteWorker(podName).whenComplete((deleted, err) -> {
             if (err != null) {
-                Duration next = backoffNow.multipliedBy(2).compareTo(DELETE_RETRY_MAX) > 0 ? DELETE_RETRY_MAX : backoffNow.multipliedBy(2);
-                scheduler.schedule(() -> deletePod(member, podName, next), backoffNow.toMillis(), TimeUnit.MILLISECONDS);
+                retryLater(backoffNow, next -> deletePod(member, podName, next));
             }
         });
+    }
+
+    /** Runs {@code retry} after {@code pause}, handing it the next (doubled, capped) pause. */
+    private void retryLater(Duration pause, java.util.function.Consumer<Duration> retry) {
+        Duration doubled = pause.multipliedBy(2);
+        Duration next = doubled.compareTo(DELETE_RETRY_MAX) > 0 ? DELETE_RETRY_MAX : doubled;
+        scheduler.schedule(() -> retry.accept(next), pause.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------- terminate
@@ -718,10 +718,9 @@ public final class NodeProvisioner {
             if (still.isEmpty() || still.get().phase() != Phase.TERMINATING || !still.get().member().equals(node.member())) {
                 return;
             }
-            Duration next = backoff.multipliedBy(2).compareTo(DELETE_RETRY_MAX) > 0 ? DELETE_RETRY_MAX : backoff.multipliedBy(2);
             LOG.warn("deleting pod {} in {} failed ({}); retrying in {}s", node.podName(), node.member(),
                     rootMessage(err), backoff.toSeconds());
-            scheduler.schedule(() -> deleteUntilGone(node, next), backoff.toMillis(), TimeUnit.MILLISECONDS);
+            retryLater(backoff, next -> deleteUntilGone(node, next));
         });
     }
 
