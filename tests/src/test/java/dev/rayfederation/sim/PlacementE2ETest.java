@@ -81,6 +81,52 @@ class PlacementE2ETest {
     }
 
     @Nested
+    @DisplayName("Strategy most-free")
+    class MostFree extends SidecarE2E {
+
+        @Test
+        @DisplayName("sends the batch to the member with the most room, then spills to the next one")
+        void fillsTheRoomiestMemberThenSpillsOver() {
+            List<MemberSpec> specs = List.of(
+                    MemberSpec.of("m1", "aws", "us-east-1", null).withNodes(1, "n", n -> NodeSpec.of(n, 16, "64Gi")),
+                    MemberSpec.of("m2", "gcp", "us-central1", null).withNodes(3, "n", n -> NodeSpec.of(n, 16, "64Gi")));
+            start(specs, c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 8, "memory", "16Gi")).withStrategy("most-free")));
+
+            // room: m1 2 workers, m2 6 workers: the whole batch of 5 goes to m2
+            create("cpu", 5, "most-free-5");
+            awaitUpToDate("cpu", 5);
+            assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 0, "m2", 5));
+
+            // room now: m1 2, m2 1: m1 has the most; the 3rd spills to m2
+            create("cpu", 3, "most-free-3");
+            awaitUpToDate("cpu", 8);
+            assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 2, "m2", 6));
+        }
+    }
+
+    @Nested
+    @DisplayName("Strategy cheapest")
+    class Cheapest extends SidecarE2E {
+
+        @Test
+        @DisplayName("fills the member where a worker costs least, then spills to the next cheapest")
+        void fillsTheCheapestMemberThenSpillsOver() {
+            start(members(2, 1, 16), c -> c
+                    .withCluster("m1", m -> m.with("price", Map.of("CPU", 0.05, "memory", 0.01)))
+                    .withCluster("m2", m -> m.with("price", Map.of("CPU", 0.02, "memory", 0.004)))
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("cheapest")));
+
+            // each member has one 16-CPU node: 4 workers each; m2 is cheaper
+            create("cpu", 6, "cheap-6");
+            awaitUpToDate("cpu", 6);
+            assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 2, "m2", 4));
+        }
+    }
+
+    @Nested
     @DisplayName("A shape no allowed member can ever fit")
     class Infeasible extends SidecarE2E {
 
