@@ -7,7 +7,8 @@ re-opened on the next attempt.
 
 Every call has a total deadline (``timeout_s``, 4 s by default: well inside the autoscaler's 5 s
 tick). Calls that are safe to repeat are retried after connection failures with a short jittered
-backoff while the deadline allows; HTTP error answers are never retried, they raise
+backoff while the deadline allows, and so are 503 answers (sidecar not ready yet, or a create still in
+progress), honouring Retry-After; other HTTP error answers are never retried, they raise
 :class:`SidecarError` with the sidecar's error code, message and field.
 """
 
@@ -244,6 +245,13 @@ class SidecarClient:
             if status == 401 and self._token_may_have_rotated(token, token_reloaded):
                 token_reloaded = True
                 continue
+            if status == 503 and idempotent:
+                # Not ready yet (start-up, members syncing) or a create still in progress: Ray's v1
+                # autoscaler aborts after 5 failed iterations in total, so wait within the deadline.
+                pause = _retry_after(resp_headers, _backoff(attempt))
+                if time.monotonic() + pause < deadline - 0.05:
+                    time.sleep(pause)
+                    continue
             return self._decode(method, path, status, resp_headers, data)
 
     def _token_may_have_rotated(self, sent: Optional[str], already_reloaded: bool) -> bool:
@@ -375,6 +383,15 @@ def _error_from(status: int, body: Any, raw: bytes, method: str, path: str) -> S
     else:
         message = f"{method} {path} failed" + (f": {text}" if text else "")
     return SidecarError(status, f"http_{status}", message)
+
+
+def _retry_after(headers: http.client.HTTPMessage, default: float) -> float:
+    """Seconds the sidecar asked to wait (Retry-After), or ``default``; never more than 1 s here."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return min(max(float(value), 0.0), 1.0) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _backoff(attempt: int) -> float:

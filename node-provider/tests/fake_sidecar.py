@@ -72,6 +72,7 @@ class FakeSidecar:
         self._replays: Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]] = {}
         self._drop_after: List[Tuple[str, str]] = []  # (method, path) whose answer is dropped once
         self._delay_s = 0.0
+        self.not_ready_answers = 0  # answer this many /v1 calls with 503 + Retry-After (a restarting sidecar)
         self._open_sockets: List[socket.socket] = []
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -193,6 +194,9 @@ class FakeSidecar:
         if self.token is not None and path.startswith("/v1"):
             if headers.get("authorization") != f"Bearer {self.token}":
                 raise ApiError(401, "unauthorized", "missing or invalid bearer token")
+        if self.not_ready_answers > 0 and path.startswith("/v1"):
+            self.not_ready_answers -= 1
+            return 503, {"Retry-After": "0.1"}, {"error": {"code": "not_ready", "message": "not ready: member m1 has not synced yet"}}
         body = None
         if raw:
             try:

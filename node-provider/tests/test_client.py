@@ -188,3 +188,22 @@ class TestBearerToken:
         assert raised.value.field == "token_file"
         assert "absent" in raised.value.message
         assert sidecar.seen() == []
+
+
+class TestNotReady:
+    def test_a_sidecar_that_is_not_ready_yet_is_waited_for_within_the_deadline(self, sidecar):
+        # A restarting sidecar answers 503 until its members have synced; Ray's v1 autoscaler gives up
+        # after 5 failed iterations in total, so a short wait inside one call is worth it.
+        sidecar.not_ready_answers = 2
+        client = SidecarClient(sidecar.url, timeout_s=4.0)
+        response = client.request("GET", "/v1/nodes")
+        assert response.status == 200
+        assert len(sidecar.seen("GET", "/v1/nodes")) == 3
+
+    def test_a_sidecar_that_stays_not_ready_surfaces_the_503_before_the_deadline(self, sidecar):
+        sidecar.not_ready_answers = 1000
+        client = SidecarClient(sidecar.url, timeout_s=0.5)
+        with pytest.raises(SidecarError) as err:
+            client.request("GET", "/v1/nodes")
+        assert err.value.status == 503
+        assert err.value.code == "not_ready"
