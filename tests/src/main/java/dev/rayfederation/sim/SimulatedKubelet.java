@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,7 +45,8 @@ import java.util.function.UnaryOperator;
  * the scheduler's message; it is retried whenever something changes in its member (a pod deleted, a node added...).
  * Deleted or finished pods free their room. Per member a "stall" switch leaves new pods Pending with no condition at
  * all (a slow or broken scheduler). An optional delay separates binding (Pending, ContainerCreating) from Running.
- * A {@link PodRuntime} hears about pods started and stopped.
+ * A {@link PodRuntime} hears about pods started and stopped, may choose their pod IPs, and reports pods whose process
+ * exited by itself: those are marked Failed (as a real kubelet does with {@code restartPolicy: Never}).
  *
  * <p>One thread per member; events are coalesced into reconcile passes over the informer caches. Writes are PUTs
  * with the pod's resourceVersion (the CRUD mock has no binding subresource), retried on conflict.
@@ -87,6 +89,7 @@ public final class SimulatedKubelet implements AutoCloseable {
     /** Starts watching every member; returns once each member's informers have synced. */
     public static SimulatedKubelet start(List<SimulatedMember> members, Options options) {
         SimulatedKubelet kubelet = new SimulatedKubelet();
+        options.runtime().attach(kubelet::podExited);
         try {
             for (SimulatedMember m : members) {
                 MemberLoop loop = new MemberLoop(m, options);
@@ -115,6 +118,14 @@ public final class SimulatedKubelet implements AutoCloseable {
      */
     public Set<String> podsSeenByLastPass(String member) {
         return loop(member).lastPass;
+    }
+
+    /** A runtime's report that the process of {@code pod} ended: the pod is marked Failed (unless already gone). */
+    private void podExited(String member, Pod pod, int exitCode, String message) {
+        MemberLoop loop = loops.get(member);
+        if (loop != null) {
+            loop.markFailed(pod, exitCode, message, 0);
+        }
     }
 
     private MemberLoop loop(String member) {
@@ -303,7 +314,7 @@ public final class SimulatedKubelet implements AutoCloseable {
             String nodeName = node.getMetadata().getName();
             String hostIp = hostIp(node);
             boolean runNow = options.runningDelay().isZero();
-            String podIp = runNow ? nextPodIp() : null;
+            String podIp = runNow ? podIpFor(seen) : null;
             Pod updated = update(seen, current -> {
                 if (current.getSpec().getNodeName() != null) {
                     return null;
@@ -348,11 +359,12 @@ public final class SimulatedKubelet implements AutoCloseable {
             Node node = nodes.getStore().getByKey(bound.get(uid).node());
             String hostIp = node == null ? null : hostIp(node);
             Pod latest = pods.getStore().get(pod);
+            String podIp = podIpFor(latest == null ? pod : latest);
             Pod updated = update(latest == null ? pod : latest, current -> {
                 if (PodFit.isTerminated(current)) {
                     return null;
                 }
-                current.setStatus(running(current, hostIp, nextPodIp()));
+                current.setStatus(running(current, hostIp, podIp));
                 return current;
             });
             if (updated != null && !PodFit.isTerminated(updated)) {
@@ -371,6 +383,42 @@ public final class SimulatedKubelet implements AutoCloseable {
                 call.run();
             } catch (RuntimeException e) {
                 LOG.warn("{}: pod runtime failed", member.name(), e);
+            }
+        }
+
+        /** Marks the pod Failed with its container terminated ({@code exitCode}); retried a few times on API errors. */
+        void markFailed(Pod pod, int exitCode, String message, int attempt) {
+            if (closed) {
+                return;
+            }
+            try {
+                executor.schedule(() -> markFailedNow(pod, exitCode, message, attempt), attempt == 0 ? 0 : 1,
+                        TimeUnit.SECONDS);
+            } catch (RejectedExecutionException e) {
+                // closing: the pod goes away with its member
+            }
+        }
+
+        private void markFailedNow(Pod pod, int exitCode, String message, int attempt) {
+            Pod latest = pods == null ? null : pods.getStore().get(pod);
+            if (closed || latest == null || !uid(pod).equals(uid(latest))) {
+                return;
+            }
+            try {
+                update(latest, current -> {
+                    if (PodFit.isTerminated(current)) {
+                        return null;
+                    }
+                    current.setStatus(failed(current, exitCode, message));
+                    return current;
+                });
+                LOG.debug("{}: {} failed (exit code {})", member.name(), pod.getMetadata().getName(), exitCode);
+            } catch (KubernetesClientException e) {
+                if (attempt < 5) {
+                    markFailed(pod, exitCode, message, attempt + 1);
+                } else {
+                    LOG.warn("{}: cannot mark {} failed: {}", member.name(), pod.getMetadata().getName(), e.getMessage());
+                }
             }
         }
 
@@ -425,6 +473,10 @@ public final class SimulatedKubelet implements AutoCloseable {
 
         private static Pod copy(Pod p) {
             return new io.fabric8.kubernetes.api.model.PodBuilder(p).build();
+        }
+
+        private String podIpFor(Pod pod) {
+            return options.runtime().podIp(member.name(), pod, nextPodIp());
         }
 
         private String nextPodIp() {
@@ -506,6 +558,26 @@ public final class SimulatedKubelet implements AutoCloseable {
                 .withConditions(condition("PodScheduled", true, now), condition("Initialized", true, now),
                         new PodConditionBuilder(condition("ContainersReady", false, now)).withReason("ContainersNotReady").build(),
                         new PodConditionBuilder(condition("Ready", false, now)).withReason("ContainersNotReady").build())
+                .withContainerStatuses(containers)
+                .build();
+    }
+
+    static PodStatus failed(Pod pod, int exitCode, String message) {
+        String now = Instant.now().toString();
+        PodStatus before = pod.getStatus() == null ? new PodStatus() : pod.getStatus();
+        List<ContainerStatus> containers = pod.getSpec().getContainers().stream()
+                .map(c -> new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage())
+                        .withReady(false).withStarted(false).withRestartCount(0)
+                        .withNewState().withNewTerminated().withExitCode(exitCode).withReason("Error")
+                        .withMessage(message).withFinishedAt(now).endTerminated().endState()
+                        .build())
+                .toList();
+        return new PodStatusBuilder().withPhase("Failed").withReason("Error").withMessage(message)
+                .withHostIP(before.getHostIP()).withPodIP(before.getPodIP()).withPodIPs(before.getPodIPs())
+                .withStartTime(before.getStartTime())
+                .withConditions(condition("PodScheduled", true, now), condition("Initialized", true, now),
+                        new PodConditionBuilder(condition("ContainersReady", false, now)).withReason("PodFailed").build(),
+                        new PodConditionBuilder(condition("Ready", false, now)).withReason("PodFailed").build())
                 .withContainerStatuses(containers)
                 .build();
     }

@@ -206,6 +206,53 @@ class SimulatedKubeletTest {
             await().atMost(DEADLINE).untilAsserted(() ->
                     assertThat(events).containsExactly("started m1 w1 " + ip, "stopped m1 w1"));
         }
+
+        @Test
+        void reportsThePodIpTheRuntimeChooses() {
+            PodRuntime runtime = new PodRuntime() {
+                @Override
+                public String podIp(String member, Pod pod, String proposed) {
+                    return "ip-of-" + pod.getMetadata().getName();
+                }
+            };
+            SimulatedMember m = start(member(NodeSpec.of("n0", 16, "64Gi")),
+                    SimulatedKubelet.Options.defaults().withRuntime(runtime));
+
+            create(m, pod("w1", "1", "1Gi", 0));
+
+            assertThat(awaitRunning(m, "w1").getStatus().getPodIP()).isEqualTo("ip-of-w1");
+        }
+
+        @Test
+        void marksAPodFailedWhenTheRuntimeReportsItsProcessExitedAndFreesItsRoom() {
+            List<PodRuntime.PodExits> attached = new CopyOnWriteArrayList<>();
+            List<String> stopped = new CopyOnWriteArrayList<>();
+            PodRuntime runtime = new PodRuntime() {
+                @Override
+                public void attach(PodExits exits) {
+                    attached.add(exits);
+                }
+
+                @Override
+                public void stopped(String member, Pod pod) {
+                    stopped.add(pod.getMetadata().getName());
+                }
+            };
+            SimulatedMember m = start(member(NodeSpec.of("n0", 4, "16Gi")),
+                    SimulatedKubelet.Options.defaults().withRuntime(runtime));
+            Pod running = awaitRunning(m, create(m, pod("w1", "4", "1Gi", 0)).getMetadata().getName());
+
+            assertThat(attached).hasSize(1);
+            attached.get(0).exited("m1", running, 3, "ray start exited with code 3");
+
+            await().atMost(DEADLINE).until(() -> "Failed".equals(get(m, "w1").getStatus().getPhase()));
+            var terminated = get(m, "w1").getStatus().getContainerStatuses().get(0).getState().getTerminated();
+            assertThat(terminated.getExitCode()).isEqualTo(3);
+            assertThat(terminated.getMessage()).isEqualTo("ray start exited with code 3");
+            await().atMost(DEADLINE).until(() -> stopped.contains("w1"));
+            create(m, pod("w2", "4", "1Gi", 0));
+            awaitRunning(m, "w2");
+        }
     }
 
     @Nested
