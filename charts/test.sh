@@ -156,6 +156,8 @@ refuse "static capacity without staticCapacity" "members[0].staticCapacity: is r
 refuse "an unknown autoscaler mode (schema)" "at '/autoscaler/mode'" "$fed" --set autoscaler.mode=sometimes
 refuse "a head address without a port" "rayCluster.headAddress" "$fed" --set rayCluster.headAddress=ray-head.example
 refuse "a member name with capitals" 'memberName: "Prod"' "$member" --set memberName=Prod
+refuse "autoscaler v2 with a head node type KubeRay does not report" 'autoscaler.head.nodeType: "ray.head.default" must be "headgroup"' \
+  "$fed" --set autoscaler.version=v2 --set autoscaler.head.nodeType=ray.head.default
 
 echo "rendered objects"
 if python3 -c 'import yaml' 2>/dev/null; then

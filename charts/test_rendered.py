@@ -95,8 +95,12 @@ def check_defaults(rendered):
     check(V1_RAW_KEYS <= set(auto), f"defaults: autoscaling config misses keys v1 reads raw: {sorted(V1_RAW_KEYS - set(auto))}")
     check(auto["provider"] == {
         "type": "external", "module": "ray_federation.FederatedNodeProvider", "sidecar_url": "http://127.0.0.1:8765",
-        "timeout_s": 4, "disable_node_updaters": True, "disable_launch_config_check": True},
+        "timeout_s": 4, "disable_node_updaters": True, "disable_launch_config_check": True,
+        "head_ip": "${RAY_FEDERATION_HEAD_IP}", "head_node_id": "${RAY_FEDERATION_HEAD_POD_NAME}",
+        "head_node_type": "headgroup"},
         f"defaults: provider block is {auto['provider']}")
+    check(auto["head_node_type"] == auto["provider"]["head_node_type"],
+          "defaults: the plugin must list the head under the config's head_node_type")
     check(auto["available_node_types"]["cpu"]["resources"] == {"CPU": 1, "memory": 4 * 1024 ** 3},
           f"defaults: pool cpu's Ray resources are {auto['available_node_types']['cpu']['resources']}")
     check(auto["head_node_type"] in auto["available_node_types"], "defaults: head_node_type is not a node type")
@@ -126,7 +130,7 @@ def check_full(rendered):
     check(fed["timing"] == FULL_VALUES["timing"], f"full: timing is {fed.get('timing')}")
     auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
     types = auto["available_node_types"]
-    check(set(types) == {"ray.head.default", "gpu-l4", "cpu-serve", "gpu-train-8x"}, f"full: node types {sorted(types)}")
+    check(set(types) == {"headgroup", "gpu-l4", "cpu-serve", "gpu-train-8x"}, f"full: node types {sorted(types)}")
     check(auto["max_workers"] == 64 + 100 + 12, f"full: max_workers {auto['max_workers']} is not the sum of the pools")
     check(types["gpu-train-8x"]["resources"] == {"CPU": 48, "GPU": 8, "memory": 384 * 1024 ** 3},
           f"full: gpu-train-8x resources {types['gpu-train-8x']['resources']}")
@@ -180,6 +184,8 @@ def check_pod_wiring(name, pod, fed, auto_path, monitor_mounts, monitor_env):
           and sc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
           f"{name}: sidecar securityContext is not restricted: {sc}")
     check(any(m["mountPath"] == "/tmp" for m in sidecar["volumeMounts"]), f"{name}: the JVM has no writable /tmp")
+    state = {e["name"]: e.get("value") for e in sidecar["env"]}.get("RAY_FEDERATION_STATE_FILE")
+    check(state is not None and state.startswith("/tmp/"), f"{name}: the state file {state} is not on the writable /tmp")
     check({"name": "management", "containerPort": 9090, "protocol": "TCP"} in sidecar["ports"], f"{name}: no management port")
     probes = {p: sidecar.get(p, {}).get("httpGet") for p in ("startupProbe", "livenessProbe", "readinessProbe")}
     check(probes == {"startupProbe": {"path": "/healthz", "port": "management"},
@@ -187,7 +193,33 @@ def check_pod_wiring(name, pod, fed, auto_path, monitor_mounts, monitor_env):
                      "readinessProbe": {"path": "/readyz", "port": "management"}}, f"{name}: probes {probes}")
 
 
+def env_source(env, name):
+    """The value, or the downward-API field path, of env var `name`; None when it is not set."""
+    for e in env:
+        if e["name"] == name:
+            return e.get("value") or e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+    return None
+
+
+def check_head_identity(name, monitor_env, head_env, auto, version):
+    """The plugin lists the head as the node the head raylet reports (DESIGN §5; node-provider README)."""
+    provider = auto["provider"]
+    check((provider.get("head_ip"), provider.get("head_node_id")) == ("${RAY_FEDERATION_HEAD_IP}", "${RAY_FEDERATION_HEAD_POD_NAME}"),
+          f"{name}: provider head_ip / head_node_id are {provider.get('head_ip')} / {provider.get('head_node_id')}")
+    check(provider.get("head_node_type") == auto["head_node_type"] and auto["head_node_type"] in auto["available_node_types"],
+          f"{name}: provider.head_node_type {provider.get('head_node_type')} is not the config's head node type")
+    check(env_source(monitor_env, "RAY_FEDERATION_HEAD_IP") == "status.podIP"
+          and env_source(monitor_env, "RAY_FEDERATION_HEAD_POD_NAME") == "metadata.name",
+          f"{name}: the container running Ray's monitor lacks the head's IP or name: {monitor_env}")
+    if version == "v2":
+        check(env_source(head_env, "RAY_CLOUD_INSTANCE_ID") == "metadata.name",
+              f"{name}: v2 needs RAY_CLOUD_INSTANCE_ID=<head pod name> on ray-head: {head_env}")
+        check(env_source(head_env, "RAY_NODE_TYPE_NAME") == auto["head_node_type"] == "headgroup",
+              f"{name}: v2 needs RAY_NODE_TYPE_NAME={auto['head_node_type']} (KubeRay's headgroup) on ray-head: {head_env}")
+
+
 def check_rayclusters(rendered):
+    auto = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
     fed = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-config"), "federation.yaml")
     auto_path = "/etc/ray-autoscaler/autoscaling.yaml"
 
@@ -201,6 +233,8 @@ def check_rayclusters(rendered):
     check(opts["version"] == "v2", "kuberay: autoscalerOptions.version must follow autoscaler.version")
     check(spec["workerGroupSpecs"] == [], "kuberay: the RayCluster must have no KubeRay worker groups")
     check_pod_wiring("kuberay", head_pod(rc), fed, auto_path, opts["volumeMounts"], opts.get("env", []))
+    check_head_identity("kuberay", opts.get("env", []), container(head_pod(rc), "ray-head").get("env", []), auto,
+                        FULL_VALUES["autoscaler"]["version"])
 
     rc = objects(rendered, "fed-full-raycluster-raystart")[("RayCluster", "prod")]
     spec = rc["spec"]
@@ -213,6 +247,9 @@ def check_rayclusters(rendered):
     check({"name": "PYTHONPATH", "value": "/opt/ray-federation/python"} in head.get("env", []),
           "rayStart: with plugin.source sidecarImage the head must import the copied plugin")
     check_pod_wiring("rayStart", pod, fed, auto_path, head["volumeMounts"], head.get("env", []))
+    check_head_identity("rayStart", head.get("env", []), head.get("env", []), auto, FULL_VALUES["autoscaler"]["version"])
+    names = [e["name"] for e in head.get("env", [])]
+    check(len(names) == len(set(names)), f"rayStart: duplicate env names on ray-head: {names}")
 
     objs = objects(rendered, "fed-open-api")
     fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
@@ -229,6 +266,9 @@ def check_kuberay_values(rendered):
     check(values["enableInTreeAutoscaling"] is True and "args" in values["autoscalerOptions"],
           "ray-cluster values: autoscalerOptions with args expected in mode kuberay")
     check(values["serviceAccountName"] == "ray-federation", "ray-cluster values: serviceAccountName")
+    auto = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
+    check_head_identity("ray-cluster values", values["autoscalerOptions"].get("env", []), values.get("containerEnv", []), auto,
+                        FULL_VALUES["autoscaler"]["version"])
 
 
 def rules(role):
@@ -239,11 +279,11 @@ def check_member(rendered):
     objs = objects(rendered, "member-defaults")
     role = objs[("Role", "ray-federation-workers")]
     check(role["metadata"]["namespace"] == "ray-workers", "member: Role must live in the workers' namespace")
-    check(rules(role) == [(("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch")),
-                          (("",), ("pods/status",), ("get",))], f"member: Role rules {rules(role)}")
+    check(rules(role) == [(("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch"))],
+          f"member: Role rules {rules(role)}")
     name = "ray-federation:ray-workers:ray-federation:capacity-reader"
-    check(rules(objs[("ClusterRole", name)]) == [(("",), ("nodes",), ("get", "list", "watch")),
-                                                  (("",), ("pods",), ("get", "list", "watch"))],
+    check(rules(objs[("ClusterRole", name)]) == [(("",), ("nodes",), ("list", "watch")),
+                                                  (("",), ("pods",), ("list", "watch"))],
           "member: the capacity ClusterRole must be read-only on nodes and pods")
     subjects = [objs[("RoleBinding", "ray-federation-workers-ray-federation")]["subjects"],
                 objs[("ClusterRoleBinding", name)]["subjects"]]

@@ -5,7 +5,8 @@ Public helpers (meant to be included, also by people who embed this chart):
   ray-federation.sidecarContainer      the sidecar container (one list item)
   ray-federation.volumes               the volumes that container and the autoscaler need (list items)
   ray-federation.autoscalerVolumeMounts  mounts for whichever container runs Ray's monitor (list items)
-  ray-federation.autoscalerEnv         env for that container (list items; may be empty)
+  ray-federation.autoscalerEnv         env for that container (list items)
+  ray-federation.headRayEnv            env of the ray-head container for autoscaler v2 (list items; may be empty)
   ray-federation.pluginInitContainer   init container copying the plugin from the sidecar image (list item; may be empty)
   ray-federation.monitorCommand        command + args running Ray's monitor with our config (mode kuberay)
   ray-federation.kubeRayHeadValues     the `head:` block for KubeRay's ray-cluster chart
@@ -184,6 +185,9 @@ otherwise render a broken pod or autoscaling config.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if and (eq (toString .Values.autoscaler.version) "v2") (ne (toString .Values.autoscaler.head.nodeType) "headgroup") -}}
+{{- $errors = append $errors (printf "autoscaler.head.nodeType: %q must be \"headgroup\" with autoscaler.version v2: KubeRay sets the head raylet's RAY_NODE_TYPE_NAME to the head pod's ray.io/group label (headgroup), and autoscaler v2 matches the head node by it" (toString .Values.autoscaler.head.nodeType)) -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nray-federation: invalid values:\n  - %s\n" (join "\n  - " $errors)) -}}
 {{- end -}}
@@ -349,6 +353,13 @@ provider:
   timeout_s: {{ include "ray-federation.number" (float64 .Values.autoscaler.providerTimeoutSeconds) }}
   disable_node_updaters: true
   disable_launch_config_check: true
+  # The sidecar lists workers only: the plugin adds the head node itself, so that autoscaler v1 does not
+  # try to launch one and finds the head's load by its IP, and v2 matches it to the head raylet's
+  # RAY_CLOUD_INSTANCE_ID (KubeRay: the head pod's name). Both variables are set by the chart on the
+  # container that runs Ray's monitor (ray-federation.autoscalerEnv).
+  head_ip: "${RAY_FEDERATION_HEAD_IP}"
+  head_node_id: "${RAY_FEDERATION_HEAD_POD_NAME}"
+  head_node_type: {{ .Values.autoscaler.head.nodeType | quote }}
 auth: {}
 head_node_type: {{ .Values.autoscaler.head.nodeType | quote }}
 available_node_types:
@@ -401,6 +412,10 @@ worker_start_ray_commands: []
       valueFrom:
         fieldRef:
           fieldPath: metadata.namespace
+    {{- with .Values.stateFile }}
+    - name: RAY_FEDERATION_STATE_FILE
+      value: {{ . | quote }}
+    {{- end }}
     {{- with .Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -519,11 +534,40 @@ kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
 {{- end }}
 {{- end -}}
 
-{{/* Env for the container that runs Ray's monitor; empty when nothing is needed. */}}
+{{/*
+Env for the container that runs Ray's monitor: the head pod's IP and name, which the provider block's
+head_ip and head_node_id refer to, and PYTHONPATH when the plugin is copied from the sidecar image.
+*/}}
 {{- define "ray-federation.autoscalerEnv" -}}
-{{- if eq .Values.autoscaler.plugin.source "sidecarImage" -}}
+- name: RAY_FEDERATION_HEAD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: RAY_FEDERATION_HEAD_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- if eq .Values.autoscaler.plugin.source "sidecarImage" }}
 - name: PYTHONPATH
   value: {{ include "ray-federation.pluginDir" . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Env of the ray-head container for autoscaler v2 (empty for v1): the head raylet reports
+RAY_CLOUD_INSTANCE_ID and RAY_NODE_TYPE_NAME, and v2 matches them to the head node the plugin lists
+(provider.head_node_id, provider.head_node_type). KubeRay sets the same two variables to the same values
+(the pod's name, its ray.io/group label "headgroup"); stating them keeps the wiring explicit and
+working with KubeRay versions that do not.
+*/}}
+{{- define "ray-federation.headRayEnv" -}}
+{{- if eq .Values.autoscaler.version "v2" -}}
+- name: RAY_CLOUD_INSTANCE_ID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: RAY_NODE_TYPE_NAME
+  value: {{ .Values.autoscaler.head.nodeType | quote }}
 {{- end }}
 {{- end -}}
 
@@ -594,23 +638,26 @@ head:
   enableInTreeAutoscaling: true
   autoscalerOptions:
     {{- include "ray-federation.autoscalerOptions" . | nindent 4 }}
+  {{- with include "ray-federation.headRayEnv" . }}
+  containerEnv:
+    # keep your other containerEnv entries
+    {{- . | nindent 4 }}
+  {{- end }}
   {{- else }}
   enableInTreeAutoscaling: false
   rayStartParams:
     # keep your other rayStartParams
     autoscaling-config: {{ include "ray-federation.autoscalingFile" . }}
-  {{- $env := include "ray-federation.autoscalerEnv" . }}
-  {{- if or $env (eq .Values.autoscaler.version "v2") }}
   containerEnv:
     # keep your other containerEnv entries
     {{- if eq .Values.autoscaler.version "v2" }}
     - name: RAY_enable_autoscaler_v2
       value: "1"
     {{- end }}
-    {{- with $env }}
+    {{- with include "ray-federation.headRayEnv" . }}
     {{- . | nindent 4 }}
     {{- end }}
-  {{- end }}
+    {{- include "ray-federation.autoscalerEnv" . | nindent 4 }}
   volumeMounts:
     # keep the chart's log-volume mount and your own
     - name: log-volume

@@ -62,6 +62,8 @@ public final class Main {
                     configPath = args[++i];
                 }
                 case "--check-config" -> checkOnly = true;
+                case "--skip-file-checks" -> System.exit(dev.rayfederation.sidecar.config.ConfigCheck
+                        .withoutFileChecks(args, System.getenv(), System.out, System.err));
                 case "--state-file" -> {
                     if (i + 1 >= args.length) {
                         exit(2, "--state-file needs a file path");

@@ -7,13 +7,23 @@ import java.util.Optional;
 
 /**
  * Files a config names (kubeconfigs, the API token file): relative paths are resolved against the
- * config file's directory, and each must be a readable regular file when the sidecar starts.
+ * config file's directory, and each must be a readable regular file when the sidecar starts
+ * (unless {@code checks} is {@link FileChecks#SKIP}).
  *
  * @param baseDir directory that relative paths start from
+ * @param checks  whether named files must exist and be readable
  */
-record ConfigFiles(Path baseDir) {
+record ConfigFiles(Path baseDir, FileChecks checks) {
 
-    /** The absolute path of the readable file named at {@code node}; empty (problem reported) otherwise. */
+    /** Whether the files named must exist and be readable. */
+    boolean checked() {
+        return checks == FileChecks.REQUIRE_READABLE;
+    }
+
+    /**
+     * The absolute path of the file named at {@code node}, if it is readable (or, with {@link FileChecks#SKIP},
+     * if it is a valid path); empty (problem reported) otherwise.
+     */
     Optional<Path> readableFile(ConfigNode node) {
         Optional<String> text = node.string();
         if (text.isEmpty()) {
@@ -29,6 +39,9 @@ record ConfigFiles(Path baseDir) {
         } catch (InvalidPathException e) {
             node.problem("'" + text.get() + "' is not a valid path: " + e.getReason());
             return Optional.empty();
+        }
+        if (!checked()) {
+            return Optional.of(path);
         }
         if (!Files.exists(path)) {
             node.problem("file not found: " + path);

@@ -30,9 +30,20 @@ public final class ConfigLoader {
      * @throws IOException     when the file cannot be read at all
      */
     public static FederationConfig load(Path file) throws ConfigException, IOException {
+        return load(file, FileChecks.REQUIRE_READABLE);
+    }
+
+    /**
+     * Reads and checks the config file at {@code file}; with {@link FileChecks#SKIP} the kubeconfigs and the
+     * token file it names are not looked at (everything else is checked as at start-up).
+     *
+     * @throws ConfigException listing every problem, in the order of the file
+     * @throws IOException     when the file cannot be read at all
+     */
+    public static FederationConfig load(Path file, FileChecks fileChecks) throws ConfigException, IOException {
         Path absolute = file.toAbsolutePath().normalize();
         String text = Files.readString(absolute);
-        return parse(text, absolute.getParent(), absolute.toString());
+        return parse(text, absolute.getParent(), absolute.toString(), fileChecks);
     }
 
     /**
@@ -42,7 +53,18 @@ public final class ConfigLoader {
      * @throws ConfigException listing every problem, in the order of the text
      */
     public static FederationConfig parse(String yaml, Path baseDir) throws ConfigException {
-        return parse(yaml, baseDir, "config");
+        return parse(yaml, baseDir, "config", FileChecks.REQUIRE_READABLE);
+    }
+
+    /**
+     * Checks config text that did not come from a file, looking at the files it names or not.
+     *
+     * @param baseDir    where relative kubeconfig and token-file paths start (null: the working directory)
+     * @param fileChecks whether kubeconfigs and the token file must exist and be readable
+     * @throws ConfigException listing every problem, in the order of the text
+     */
+    public static FederationConfig parse(String yaml, Path baseDir, FileChecks fileChecks) throws ConfigException {
+        return parse(yaml, baseDir, "config", fileChecks);
     }
 
     /**
@@ -53,7 +75,8 @@ public final class ConfigLoader {
         return ConfigDescription.describe(config);
     }
 
-    private static FederationConfig parse(String yaml, Path baseDir, String source) throws ConfigException {
+    private static FederationConfig parse(String yaml, Path baseDir, String source, FileChecks fileChecks)
+            throws ConfigException {
         Path base = (baseDir == null ? Path.of("") : baseDir).toAbsolutePath();
         Problems problems = new Problems();
         JsonNode root;
@@ -69,7 +92,7 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(source + ": must be a map at the top, not "
                     + ConfigNode.root(root, problems).describeType() + " (" + EXPECTED + ")"));
         }
-        FederationConfig config = new ConfigReader(new ConfigFiles(base)).read(ConfigNode.root(root, problems));
+        FederationConfig config = new ConfigReader(new ConfigFiles(base, fileChecks)).read(ConfigNode.root(root, problems));
         if (!problems.isEmpty()) {
             throw new ConfigException(problems.inDocumentOrder(root));
         }

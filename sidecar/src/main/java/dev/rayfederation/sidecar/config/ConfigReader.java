@@ -87,7 +87,7 @@ final class ConfigReader {
         Optional<HostPort> listen = listenField.string().flatMap(text -> hostPort(listenField, text));
         ConfigNode tokenField = section.field("tokenFile");
         Path tokenFile = files.readableFile(tokenField).orElse(null);
-        if (tokenFile != null) {
+        if (tokenFile != null && files.checked()) {
             checkTokenIsNotBlank(tokenField, tokenFile);
         }
         HostPort effective = listen.orElse(DEFAULT_API_LISTEN);
