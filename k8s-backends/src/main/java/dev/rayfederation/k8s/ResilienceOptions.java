@@ -94,7 +94,7 @@ public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhe
     public record BulkheadSettings(int maxConcurrentCalls, Duration maxWait) {
 
         public static final int DEFAULT_MAX_CONCURRENT_CALLS = 16;
-        public static final Duration DEFAULT_MAX_WAIT = Duration.ofMillis(100);
+        public static final Duration DEFAULT_MAX_WAIT = Duration.ofSeconds(10); // bursts of creates queue rather than fail
 
         /** @throws IllegalArgumentException naming the first setting out of range */
         public BulkheadSettings {

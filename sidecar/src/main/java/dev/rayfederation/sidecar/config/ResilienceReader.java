@@ -18,7 +18,7 @@ import java.util.List;
  * resilience:
  *   breaker:   {slidingWindowSize: 10, minimumCalls: 5, failureRateThreshold: 50, slowCallRateThreshold: 80,
  *               slowCallDuration: 5s, waitInOpenState: 15s, halfOpenCalls: 3}
- *   bulkhead:  {maxConcurrentCalls: 16, maxWait: 100ms}
+ *   bulkhead:  {maxConcurrentCalls: 16, maxWait: 10s}
  *   rateLimit: {requestsPerSecond: 100, maxWait: 60s}
  *   retries:   {maxAttempts: 3, initialBackoff: 200ms, maxBackoff: 2s, maxRetryAfter: 10s}
  * </pre>

@@ -518,13 +518,10 @@ public final class NodeProvisioner {
                 return Optional.<String>empty();
             }
             LOG.warn("creating pod {} in {} failed: {}", node.podName(), node.member(), rootMessage(err));
-            // the pod may exist even though the call failed (timeout): make sure no orphan is left
-            if (refusedUnsent(err)) {
-                registry.update(node.id(), r -> here(r, node) && r.phase() == Phase.CREATING ? null : r); // nothing was sent
-            } else {
-                registry.update(node.id(), r -> here(r, node) ? r.withPhase(Phase.TERMINATING) : r);
-                deleteUntilGone(node, DELETE_RETRY_MIN);
-            }
+            // The pod may exist even though the call failed (a timeout, or an attempt sent before a breaker
+            // refused the retry): always make sure no orphan is left, even if that costs a needless delete.
+            registry.update(node.id(), r -> here(r, node) ? r.withPhase(Phase.TERMINATING) : r);
+            deleteUntilGone(node, DELETE_RETRY_MIN);
             return Optional.of(node.member() + ": " + rootMessage(err));
         });
     }
@@ -858,18 +855,6 @@ public final class NodeProvisioner {
                     pod.podIp(), null, Phase.POD, pod.bound(), pod.requestId(), pod.requestHash(), pod.requestCount(),
                     resources, shape, pod.created() == null ? Instant.now() : pod.created(), NodeStatus.reason(pod));
         }
-    }
-
-    /** A call refused by a breaker, bulkhead or rate limit before anything was sent. */
-    private static boolean refusedUnsent(Throwable e) {
-        Throwable t = e;
-        while (t != null) {
-            if (t instanceof dev.rayfederation.k8s.CallRefusedException) {
-                return true;
-            }
-            t = t.getCause();
-        }
-        return false;
     }
 
     static String rootMessage(Throwable e) {
