@@ -31,10 +31,17 @@ public final class SidecarProcess implements AutoCloseable {
      * @param jvmArgs      extra JVM options
      * @param readyTimeout how long to wait for /readyz 200
      * @param stopGrace    how long SIGTERM may take before SIGKILL
+     * @param args         extra sidecar arguments after {@code --config FILE}, e.g. {@code --state-file FILE}
      */
-    public record Options(Path jar, List<String> jvmArgs, Duration readyTimeout, Duration stopGrace) {
+    public record Options(Path jar, List<String> jvmArgs, Duration readyTimeout, Duration stopGrace, List<String> args) {
         public Options {
             jvmArgs = List.copyOf(jvmArgs);
+            args = List.copyOf(args);
+        }
+
+        /** Without extra sidecar arguments. */
+        public Options(Path jar, List<String> jvmArgs, Duration readyTimeout, Duration stopGrace) {
+            this(jar, jvmArgs, readyTimeout, stopGrace, List.of());
         }
 
         /** The jar from {@link RepoRoot#sidecarJar()}, 90 s to get ready, 15 s to stop. */
@@ -48,7 +55,12 @@ public final class SidecarProcess implements AutoCloseable {
         }
 
         public Options withJar(Path value) {
-            return new Options(value, jvmArgs, readyTimeout, stopGrace);
+            return new Options(value, jvmArgs, readyTimeout, stopGrace, args);
+        }
+
+        /** Extra sidecar arguments, e.g. {@code withArgs("--state-file", "/tmp/state.json")}. */
+        public Options withArgs(String... values) {
+            return new Options(jar, jvmArgs, readyTimeout, stopGrace, List.of(values));
         }
     }
 
@@ -155,6 +167,7 @@ public final class SidecarProcess implements AutoCloseable {
         command.add(options.jar().toAbsolutePath().toString());
         command.add("--config");
         command.add(configFile.toAbsolutePath().toString());
+        command.addAll(options.args());
         try {
             Files.writeString(logFile, "=== start " + (++starts) + " at " + Instant.now() + ": " + String.join(" ", command)
                     + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
@@ -178,10 +191,11 @@ public final class SidecarProcess implements AutoCloseable {
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(managementUrl().resolve("/readyz"))
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
+                if (r.statusCode() == 200 && apiAnswers() && process.isAlive()) {
                     return;
                 }
-                last = r.statusCode() + " " + r.body();
+                last = r.statusCode() == 200 ? "200, but the API port does not answer yet (is /readyz another"
+                        + " process's? this one is still starting)" : r.statusCode() + " " + r.body();
             } catch (IOException e) {
                 last = e.toString();
             } catch (InterruptedException e) {
@@ -194,6 +208,21 @@ public final class SidecarProcess implements AutoCloseable {
         killQuietly();
         throw new IllegalStateException("the sidecar was not ready within " + options.readyTimeout().toSeconds()
                 + " s (last /readyz: " + last + "); last log lines:\n" + tail);
+    }
+
+    /**
+     * True when something answers HTTP on the API port. With /readyz 200 and the process alive, that is this sidecar:
+     * a free port picked here may be taken by another process before the sidecar binds it, and such a process could
+     * answer /readyz for a sidecar that is still starting (and about to exit: address in use).
+     */
+    private boolean apiAnswers() throws InterruptedException {
+        try {
+            http.send(HttpRequest.newBuilder(apiUrl().resolve("/v1/node-types")).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.discarding());
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static void pause(long millis) {
