@@ -457,7 +457,8 @@ class MemberResilienceTest {
             join(member.createWorker(nextWorker(member)));
 
             assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.OPEN);
-            assertThat(member.breaker().reason()).isEqualTo("2 of 3 calls took longer than 300ms");
+            // the two delayed creates are slow; the start-up access check may be slow too on a loaded machine
+            assertThat(member.breaker().reason()).matches("[23] of 3 calls took longer than 300ms");
             assertThat(failureOf(member.createWorker(nextWorker(member)))).isInstanceOf(CallRefusedException.class);
         }
     }
