@@ -28,6 +28,19 @@ public final class BreakerRegistry {
     private final CircuitBreakerRegistry registry = CircuitBreakerRegistry.ofDefaults();
     private final ConcurrentMap<String, Breaker> breakers = new ConcurrentHashMap<>();
     private final List<Consumer<BreakerTransition>> listeners = new CopyOnWriteArrayList<>();
+    private final List<MemberCallObserver> callObservers = new CopyOnWriteArrayList<>();
+
+    /** Hears every call any member sends to its API server (metrics). */
+    public void onCall(MemberCallObserver observer) {
+        callObservers.add(observer);
+    }
+
+    /** Tells the call observers about one call; used by the members' call guards. */
+    public void called(String member, String operation, long nanos, String outcome) {
+        for (MemberCallObserver o : callObservers) {
+            o.called(member, operation, nanos, outcome);
+        }
+    }
 
     /** The breaker shared by the members of {@code cloud}. */
     public Breaker cloud(String cloud, ResilienceOptions.BreakerSettings settings) {

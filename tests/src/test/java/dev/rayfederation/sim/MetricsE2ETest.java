@@ -121,6 +121,11 @@ class MetricsE2ETest extends SidecarE2E {
         assertThat(end.value("ray_federation_create_requests_total", Map.of("pool", HUGE_POOL, "outcome", "rejected"))).isEqualTo(1);
         assertThat(end.value("ray_federation_terminations_total", Map.of("outcome", "terminating"))).isEqualTo(2);
         assertThat(end.value("ray_federation_terminations_total", Map.of("outcome", "unknown"))).isEqualTo(1);
+        // every pod create sent to a member API server is timed: one per placed worker (no retries needed here)
+        assertThat(end.sumBy("ray_federation_member_api_call_duration_seconds_count", "member",
+                Map.of("operation", "create_pod"))).as("timed pod creates per member").isEqualTo(asDoubles(podsAfterScaleUp));
+        assertThat(end.sumBy("ray_federation_member_api_call_duration_seconds_count", "member",
+                Map.of("operation", "delete_pod"))).as("timed pod deletes per member").isEqualTo(asDoubles(terminatedByMember));
         assertThat(end.sum("ray_federation_worker_losses_total", Map.of()))
                 .as("workers Ray terminated are not losses").isZero();
         assertNodesGaugeMatchesTheSnapshot(end, remaining);

@@ -79,6 +79,7 @@ final class CallGuard implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final RetryAfterWatch retryAfter;
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+    private final dev.rayfederation.k8s.MemberCallObserver observer;
     private volatile boolean closed;
 
     /**
@@ -89,6 +90,14 @@ final class CallGuard implements AutoCloseable {
      */
     CallGuard(String member, ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own,
               ScheduledExecutorService timer, RetryAfterWatch retryAfter, ThreadFactory threadFactory) {
+        this(member, options, requestTimeout, cloud, own, timer, retryAfter, threadFactory, (m, o, n, r) -> { });
+    }
+
+    /** @param observer hears every attempt that was sent (metrics) */
+    CallGuard(String member, ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own,
+              ScheduledExecutorService timer, RetryAfterWatch retryAfter, ThreadFactory threadFactory,
+              dev.rayfederation.k8s.MemberCallObserver observer) {
+        this.observer = observer;
         this.member = member;
         this.options = options;
         this.requestTimeout = requestTimeout;
@@ -236,6 +245,14 @@ final class CallGuard implements AutoCloseable {
             return;
         }
         CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
+        if (outcome != CallOutcome.NOT_SENT) {
+            try {
+                observer.called(member, dev.rayfederation.k8s.MemberCallObserver.operation(call.op()), nanos,
+                        outcome == CallOutcome.SUCCESS ? "ok" : outcome == CallOutcome.REQUEST_REJECTED ? "rejected" : "failure");
+            } catch (RuntimeException e) {
+                LOG.warn("call observer failed: {}", e.toString());
+            }
+        }
         switch (outcome) {
             case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
             case MEMBER_FAILURE -> {

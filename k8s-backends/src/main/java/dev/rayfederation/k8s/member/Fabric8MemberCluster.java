@@ -152,7 +152,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
         this.cloudBreaker = spec.cloud() == null || spec.cloud().isBlank() ? null : breakers.cloud(spec.cloud(), settings);
         this.ownBreaker = breakers.member(spec.name(), settings);
         this.guard = new CallGuard(spec.name(), options.resilience(), options.requestTimeout(), cloudBreaker, ownBreaker,
-                control, retryAfter, threads("member-" + spec.name() + "-io-"));
+                control, retryAfter, threads("member-" + spec.name() + "-io-"), breakers::called);
         if (cloudBreaker != null) {
             breakerSubscriptions.add(cloudBreaker.onTransition(this::breakerTransitioned));
         }

@@ -67,7 +67,7 @@ public final class FederationMetrics {
                 .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
                 .labelNames("member", "operation").register(registry);
         memberCallErrors = Counter.builder().name("ray_federation_member_api_errors_total")
-                .help("Failed calls to member Kubernetes API servers, by member, operation and kind")
+                .help("Failed calls to member Kubernetes API servers, by member, operation and kind (rejected: a 4xx caused by our request; failure: no answer, 408, 429, 5xx)")
                 .labelNames("member", "operation", "kind").register(registry);
     }
 
@@ -137,6 +137,8 @@ public final class FederationMetrics {
                 .help("Circuit breaker transitions by breaker (cloud:NAME or member:NAME) and the state entered")
                 .labelNames("breaker", "to").register(registry);
         breakers.onTransition(t -> transitions.labelValues(t.scope(), t.to().wire()).inc());
+        breakers.onCall((member, operation, nanos, outcome) ->
+                memberCall(member, operation, nanos / 1e9, "ok".equals(outcome) ? null : outcome));
         GaugeWithCallback.builder().name("ray_federation_breaker_state")
                 .help("1 for each breaker's current state (closed, open, half_open)")
                 .labelNames("breaker", "state")
