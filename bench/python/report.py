@@ -1,0 +1,302 @@
+"""Builds the benchmark report (Markdown and JSON) from the raw results of one scripts/bench run.
+
+Inputs, in the run directory: ``meta.json`` (machine, versions, mode), ``jmh.json`` (JMH's JSON result
+file), and one ``<scenario>.json`` per whole-process scenario (``{"figures": [...]}`` as written by
+dev.rayfederation.sim.bench.BenchMain and plugin_iteration.py), plus ``profile-*.txt`` summaries of JFR
+recordings when the run was profiled.
+
+Every figure is the median of its runs, shown with min and max. A figure with a target is "met" when
+its median (for counts of lost, duplicated or orphan workers: its maximum) satisfies the target.
+
+    report.py --run DIR --md OUT.md --json OUT.json [--analysis NOTES.md] [--require-all]
+
+``--require-all`` exits 1 when a scenario or figure the run should have produced is missing, or a figure
+has no value (used by the smoke mode, where targets are not held: the sizes are tiny).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+from typing import Any, Dict, List, Optional
+
+# DESIGN §8, row by row: the figures that answer each target.
+TARGET_ROWS = [
+    ("`GET /v1/nodes` with 10,000 nodes: p99 ≤ 20 ms",
+     ["nodes.get200.cached.p99.n10000", "nodes.get200.fresh.p99.n10000"]),
+    ("`GET /v1/nodes` with 10,000 nodes: 304 path ≤ 1 ms", ["nodes.get304.p99.n10000"]),
+    ("plugin cost per autoscaler iteration, 1,000 nodes: 1 HTTP request, ≤ 10 ms",
+     ["plugin.requests.n1000", "plugin.iteration.changed.n1000", "plugin.iteration.unchanged.n1000",
+      "plugin.listing.changed.n1000", "plugin.listing.unchanged.n1000"]),
+    ("placement of a 1,000-worker request over 5 members ≤ 50 ms",
+     ["placement.decide.w1000.m5.e0", "placement.decide.w1000.m5.e10000", "placement.create.w1000.m5.e0",
+      "placement.create.w1000.m5.e10000"]),
+    ("10,000 workers requested → all pods created, 3 members with 20 ms API latency ≤ 60 s",
+     ["scaleup.seconds", "scaleup.pods_per_s"]),
+    ("member outage → its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
+     ["outage.down.breaker_open_s", "outage.down.elsewhere_s", "outage.down.lost", "outage.down.duplicated",
+      "outage.down.orphans", "outage.blackhole.breaker_open_s", "outage.blackhole.elsewhere_s",
+      "outage.blackhole.lost", "outage.blackhole.duplicated", "outage.blackhole.orphans"]),
+    ("sidecar memory with 10,000 nodes ≤ 256 MiB RSS", ["sidecar.rss.n10000", "sidecar.rss.scaleup"]),
+    ("start-up time to ready (no target in DESIGN §8)", ["sidecar.startup.n0", "sidecar.startup.n10000"]),
+]
+
+# JMH benchmark → (figure id, title, target op, target)
+JMH_FIGURES = {
+    "dev.rayfederation.bench.PlacementBench.decide":
+        ("placement.decide.w{workers}.m{members}.e{existingWorkers}",
+         "placement decision: {workers} workers over {members} members ({nodesPerMember} nodes each), "
+         "{existingWorkers} workers already placed, JMH",
+         "<=", 50.0),
+    "dev.rayfederation.bench.PlacementBench.create":
+        ("placement.create.w{workers}.m{members}.e{existingWorkers}",
+         "create request in process: {workers} workers over {members} members, {existingWorkers} already placed "
+         "(limits, decision, registry, pod rendering), JMH",
+         None, None),
+    "dev.rayfederation.bench.SnapshotRenderBench.render":
+        ("snapshot.render.n{nodes}", "render the GET /v1/nodes body, {nodes} nodes, JMH", None, None),
+    "dev.rayfederation.bench.SnapshotRenderBench.snapshotAfterChange":
+        ("snapshot.change.n{nodes}", "change one node and take a new snapshot, {nodes} nodes, JMH", None, None),
+}
+
+SCENARIOS = ["read-path", "scale-up", "outage"]
+
+
+def number(v: Any) -> float:
+    if v is None:
+        return math.nan
+    if isinstance(v, str):
+        return math.nan if v.lower() == "nan" else float(v)
+    return float(v)
+
+
+def jmh_figures(path: str) -> List[Dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    out = []
+    for b in data:
+        spec = JMH_FIGURES.get(b["benchmark"])
+        if spec is None:
+            continue
+        params = b.get("params", {})
+        fid, title, op, target = spec
+        raw = [x for fork in b["primaryMetric"]["rawData"] for x in fork]
+        unit = b["primaryMetric"]["scoreUnit"].replace("/op", "")
+        how = (f"JMH {b.get('jmhVersion', '')}, {b['mode']}, {b['forks']} fork(s), {b['warmupIterations']} warm-up and "
+               f"{b['measurementIterations']} measured iterations of {b['measurementTime']}; one run = one iteration")
+        out.append({"id": fid.format(**params), "title": title.format(**params), "unit": unit, "runs": raw,
+                    "targetOp": op, "target": target, "notes": how})
+    return out
+
+
+def summarize(fig: Dict[str, Any], hold_targets: bool) -> Dict[str, Any]:
+    runs = [number(v) for v in fig.get("runs", [])]
+    finite = [v for v in runs if not math.isnan(v)]
+    median = statistics.median(finite) if finite else math.nan
+    if finite and len(finite) < len(runs):
+        median = math.nan  # a run where it was never observed counts against the figure
+    lo = min(finite) if finite else math.nan
+    hi = max(finite) if finite else math.nan
+    op, target = fig.get("targetOp"), fig.get("target")
+    met: Optional[bool] = None
+    if hold_targets and op is not None and target is not None:
+        judged = hi if fig.get("unit") == "count" else median
+        if math.isnan(judged) or (finite and len(finite) < len(runs)):
+            met = False
+        elif op == "<=":
+            met = judged <= target
+        else:
+            met = judged >= target
+    return {**fig, "runs": runs, "median": median, "min": lo, "max": hi, "met": met}
+
+
+def fmt(v: float, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "not seen"
+    if unit in ("count", "requests"):
+        return f"{v:.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}" if abs(v) >= 0.1 else f"{v:.3f}"
+
+
+def verdict(f: Dict[str, Any]) -> str:
+    if f["met"] is None:
+        return "" if f.get("targetOp") is None else "(not held)"
+    return "**met**" if f["met"] else "**missed**"
+
+
+def target_text(f: Dict[str, Any]) -> str:
+    if f.get("targetOp") is None:
+        return ""
+    return f"{f['targetOp']} {fmt(f['target'], f['unit'])} {f['unit']}"
+
+
+def markdown(meta: Dict[str, Any], figures: Dict[str, Dict[str, Any]], profiles: Dict[str, str],
+             analysis: Optional[str], hold: bool) -> str:
+    m = meta
+    lines = [f"# ray-federation benchmark report, {m.get('date', '')}", ""]
+    lines.append(f"Produced by `scripts/bench{' --smoke' if m.get('mode') == 'smoke' else ''}` "
+                 f"at commit `{m.get('commit', '?')}`{' (working tree had changes)' if m.get('dirty') else ''}.")
+    lines.append("")
+    lines.append("| machine | |")
+    lines.append("|---|---|")
+    for key, label in [("cpuModel", "CPU"), ("cores", "cores"), ("memory", "memory"), ("os", "OS"),
+                       ("java", "Java"), ("ray", "Ray"), ("python", "Python"),
+                       ("loadBefore", "load average before"), ("loadAfter", "load average after"),
+                       ("duration", "duration of the run")]:
+        lines.append(f"| {label} | {m.get(key, '?')} |")
+    if m.get("loadNote"):
+        lines += ["", f"> {m['loadNote']}"]
+    lines += ["", "Every figure is the median of its runs, with min and max. A target is judged on the median "
+              "(counts of lost, duplicated or orphan workers: on the maximum over runs).", ""]
+    if not hold:
+        lines += ["**Smoke mode: tiny sizes and one iteration; targets are not held.**", ""]
+
+    lines += ["## DESIGN §8 targets", "", "| target | figure | median | min – max | runs | target | verdict |",
+              "|---|---|---|---|---|---|---|"]
+    for row, ids in TARGET_ROWS:
+        first = True
+        for fid in ids:
+            f = figures.get(fid)
+            label = row if first else ""
+            first = False
+            if f is None:
+                lines.append(f"| {label} | `{fid}` | not measured | | | | |")
+                continue
+            lines.append(f"| {label} | {f['title']} | {fmt(f['median'], f['unit'])} {f['unit']} | "
+                         f"{fmt(f['min'], f['unit'])} – {fmt(f['max'], f['unit'])} | {len(f['runs'])} | "
+                         f"{target_text(f)} | {verdict(f)} |")
+
+    sizes = sorted({int(k.rsplit(".n", 1)[1]) for k in figures if k.startswith("kuberay.iteration.n")})
+    if sizes:
+        lines += ["", "## Plugin versus Ray's KubeRay provider, per autoscaler iteration", "",
+                  "Same run, same (mock) API server, same pods. One iteration = `non_terminated_nodes({})` + 8× "
+                  "`node_tags` + 5× `internal_ip` per node (the v1 loop's reads). The plugin reads the sidecar "
+                  "(200 when the listing changed, 304 when not); KubeRay's provider GETs its RayCluster and LISTs the "
+                  "pods every iteration.", "",
+                  "| nodes | plugin, changed (200) | plugin, unchanged (304) | plugin requests | KubeRay provider | "
+                  "KubeRay requests | KubeRay / plugin (changed) |",
+                  "|---|---|---|---|---|---|---|"]
+        for n in sizes:
+            def cell(fid: str) -> str:
+                f = figures.get(fid)
+                if f is None:
+                    return "—"
+                return f"{fmt(f['median'], f['unit'])} {f['unit']} ({fmt(f['min'], f['unit'])} – {fmt(f['max'], f['unit'])})"
+            lines.append(f"| {n:,} | {cell(f'plugin.iteration.changed.n{n}')} | {cell(f'plugin.iteration.unchanged.n{n}')} | "
+                         f"{cell(f'plugin.requests.n{n}')} | {cell(f'kuberay.iteration.n{n}')} | "
+                         f"{cell(f'kuberay.requests.n{n}')} | {cell(f'ratio.kuberay_over_plugin.n{n}')} |")
+        lines += ["", "The listing alone (`non_terminated_nodes`), without the per-node calls:", "",
+                  "| nodes | plugin, changed (200) | plugin, unchanged (304) | KubeRay provider |", "|---|---|---|---|"]
+        for n in sizes:
+            lines.append(f"| {n:,} | {cell(f'plugin.listing.changed.n{n}')} | {cell(f'plugin.listing.unchanged.n{n}')} | "
+                         f"{cell(f'kuberay.listing.n{n}')} |")
+
+    if analysis:
+        lines += ["", analysis.strip()]
+
+    if profiles:
+        lines += ["", "## Profiles (sidecar: JFR CPU samples, GC pauses, allocation, native memory; plugin and KubeRay provider: cProfile)", ""]
+        for name in sorted(profiles):
+            lines += [f"### {name}", "", "```", profiles[name].strip(), "```", ""]
+
+    lines += ["", "## All figures", "", "| id | what | median | min | max | runs | target | verdict | how |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for fid in sorted(figures):
+        f = figures[fid]
+        lines.append(f"| `{fid}` | {f['title']} | {fmt(f['median'], f['unit'])} {f['unit']} | {fmt(f['min'], f['unit'])} | "
+                     f"{fmt(f['max'], f['unit'])} | {len(f['runs'])} | {target_text(f)} | {verdict(f)} | {f.get('notes') or ''} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="Builds the benchmark report from one scripts/bench run.")
+    p.add_argument("--run", required=True, help="directory with meta.json, jmh.json and <scenario>.json")
+    p.add_argument("--md", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--analysis", help="Markdown appended after the comparison (what limits a missed target, next steps)")
+    p.add_argument("--require-all", action="store_true")
+    a = p.parse_args()
+
+    with open(os.path.join(a.run, "meta.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    hold = meta.get("mode") != "smoke"
+    problems: List[str] = []
+    raw: List[Dict[str, Any]] = []
+    jmh = os.path.join(a.run, "jmh.json")
+    if os.path.exists(jmh):
+        got = jmh_figures(jmh)
+        if len(got) < len(JMH_FIGURES):
+            problems.append(f"jmh.json has {len(got)} of the {len(JMH_FIGURES)} expected benchmarks")
+        raw += got
+    else:
+        problems.append("jmh.json is missing")
+    for scenario in SCENARIOS:
+        path = os.path.join(a.run, f"{scenario}.json")
+        if not os.path.exists(path):
+            problems.append(f"{scenario}.json is missing")
+            continue
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if not data.get("figures"):
+            problems.append(f"{scenario}.json has no figures")
+        raw += data.get("figures", [])
+
+    figures = {}
+    for fig in raw:
+        s = summarize(fig, hold)
+        figures[s["id"]] = s
+        if not s["runs"]:
+            problems.append(f"figure {s['id']} has no runs")
+    profiles = {}
+    for path in sorted(glob.glob(os.path.join(a.run, "profile-*.txt"))):
+        with open(path, encoding="utf-8") as f:
+            profiles[os.path.basename(path)[len("profile-"):-len(".txt")]] = f.read()
+    analysis = None
+    if a.analysis:
+        with open(a.analysis, encoding="utf-8") as f:
+            analysis = f.read()
+
+    with open(a.md, "w", encoding="utf-8") as f:
+        f.write(markdown(meta, figures, profiles, analysis, hold))
+    doc = {"meta": meta, "figures": [figures[k] for k in sorted(figures)],
+           "targets": [{"target": row, "figures": [i for i in ids if i in figures],
+                        "met": all(figures[i]["met"] is not False for i in ids if i in figures) if hold else None}
+                       for row, ids in TARGET_ROWS]}
+    with open(a.json, "w", encoding="utf-8") as f:
+        f.write(json.dumps(_finite(doc), indent=2, default=str))
+    missed = [k for k, v in figures.items() if v["met"] is False]
+    print(f"report: {len(figures)} figures, {sum(1 for v in figures.values() if v['met'])} targets met, "
+          f"{len(missed)} missed{': ' + ', '.join(sorted(missed)) if missed else ''}")
+    print(f"report: wrote {a.md} and {a.json}")
+    if problems:
+        for pr in problems:
+            print(f"report: {pr}", file=sys.stderr)
+        if a.require_all:
+            return 1
+    return 0
+
+
+def _finite(v: Any) -> Any:
+    """JSON has no NaN: not-observed values become null."""
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+package dev.rayfederation.bench;
+
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.sidecar.api.Views;
+import dev.rayfederation.sidecar.registry.NodeRecord;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The in-process cost of the node snapshot behind {@code GET /v1/nodes} (DESIGN §8: p99 at most 20 ms with 10,000
+ * nodes): rendering the JSON body of a snapshot, and taking a new snapshot after one node changed (what every GET
+ * after a change pays before rendering).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+public class SnapshotRenderBench {
+
+    @Param({"1000", "10000"})
+    public int nodes;
+
+    private NodeRegistry registry;
+    private NodeRegistry.Snapshot snapshot;
+    private NodeRecord first;
+    private int touch;
+
+    @Setup
+    public void registry() {
+        registry = new NodeRegistry();
+        ResourceVector resources = ResourceVector.ofQuantities(Map.of("CPU", "4", "memory", "16Gi"));
+        WorkerShape shape = WorkerShape.of(resources);
+        for (int i = 0; i < nodes; i++) {
+            String id = String.format("rf-%09d%08d", i, i);
+            Map<String, String> tags = new TreeMap<>();
+            tags.put("ray-node-type", "worker");
+            tags.put("ray-user-node-type", "cpu");
+            tags.put("ray-node-status", "up-to-date");
+            tags.put("ray-launch-config", "0123456789abcdef0123456789abcdef01234567");
+            tags.put("ray-node-name", "ray-bench-worker");
+            registry.put(new NodeRecord(id, "cpu", "cpu", "vc", "m" + (i % 3), "bench-" + id, tags, "up-to-date",
+                    "10." + (i / 65_000) + "." + (i / 250 % 250) + "." + (i % 250), null, NodeRecord.Phase.POD, true,
+                    "req-" + (i / 5), "hash", 5, resources, shape, Instant.now(), null));
+        }
+        snapshot = registry.snapshot();
+        first = snapshot.nodes().get(0);
+    }
+
+    @Benchmark
+    public byte[] render() {
+        return Views.nodes(snapshot, "boot-" + snapshot.revision(), n -> true);
+    }
+
+    @Benchmark
+    public NodeRegistry.Snapshot snapshotAfterChange() {
+        Map<String, String> tags = new TreeMap<>(first.tags());
+        tags.put("bench-touch", Integer.toString(touch++));
+        registry.put(first.withTags(tags));
+        return registry.snapshot();
+    }
+}

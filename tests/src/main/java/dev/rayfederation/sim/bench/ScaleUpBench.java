@@ -1,0 +1,173 @@
+package dev.rayfederation.sim.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * End-to-end scale-up: W workers requested from the sidecar the way Ray's autoscaler launches them (batches of 5, 10
+ * requests in flight), over M members whose API servers answer every call {@code latency} late. Measures the time
+ * from the first request until every worker's pod exists (the sidecar answers a create once its pods are created),
+ * then checks the members: exactly W worker pods, one per node id. Also the sidecar's memory at W nodes.
+ */
+final class ScaleUpBench {
+
+    /**
+     * @param workers     workers to create in all
+     * @param members     member clusters
+     * @param latency     added to every call to a member's API
+     * @param batch       workers per create request
+     * @param concurrency create requests in flight
+     * @param runs        fresh federations, one per run
+     */
+    record Options(int workers, int members, Duration latency, int batch, int concurrency, int runs) {
+    }
+
+    private final BenchEnv env;
+    private final Options o;
+    private final Results results;
+
+    ScaleUpBench(BenchEnv env, Options options, Results results) {
+        this.env = env;
+        this.o = options;
+        this.results = results;
+    }
+
+    void run() throws Exception {
+        List<Double> seconds = new ArrayList<>();
+        List<Double> rate = new ArrayList<>();
+        List<Double> p50 = new ArrayList<>();
+        List<Double> p99 = new ArrayList<>();
+        List<Double> retried = new ArrayList<>();
+        List<Double> rss = new ArrayList<>();
+        List<Double> heap = new ArrayList<>();
+        List<Double> sidecarCpu = new ArrayList<>();
+        List<Double> harnessCpu = new ArrayList<>();
+        for (int run = 0; run < o.runs(); run++) {
+            Path dir = env.workDir().resolve("scale-up").resolve("run-" + run);
+            int room = (o.workers() + o.members() - 1) / o.members();
+            try (ProxiedFederation f = ProxiedFederation.start(env, "scale-up", o.members(), room, o.latency(),
+                    o.workers() + 100, dir)) {
+                double sidecarBefore = f.sidecar().cpuSeconds();
+                double harnessBefore = SidecarRun.cpuSeconds(ProcessHandle.current().pid());
+                Outcome out = drive(f, run);
+                sidecarCpu.add(f.sidecar().cpuSeconds() - sidecarBefore);
+                harnessCpu.add(SidecarRun.cpuSeconds(ProcessHandle.current().pid()) - harnessBefore);
+                seconds.add(out.nanos() / 1e9);
+                rate.add(o.workers() / (out.nanos() / 1e9));
+                p50.add(out.latencies().percentileMillis(50));
+                p99.add(out.latencies().percentileMillis(99));
+                retried.add((double) out.retriedWorkers());
+                verify(f, out.created());
+                rss.add(f.sidecar().memory(false).rssMiB());
+                heap.add(f.sidecar().memory(true).heapUsedMiB());
+                env.memoryProfile(f.sidecar(), "scale-up");
+                System.out.printf("bench: scale-up run %d: %d workers in %.1f s%n", run + 1, o.workers(), out.nanos() / 1e9);
+            }
+        }
+        String how = o.workers() + " workers, " + o.members() + " members, " + o.latency().toMillis()
+                + " ms added to every member API call, create requests of " + o.batch() + " with " + o.concurrency()
+                + " in flight; fresh federation per run";
+        boolean full = o.workers() >= 10_000;
+        results.add(full ? Figure.atMost("scaleup.seconds", "scale-up: " + o.workers() + " workers requested → all pods created",
+                "s", seconds, 60, how) : Figure.of("scaleup.seconds", "scale-up: all pods created", "s", seconds, how));
+        results.add(Figure.of("scaleup.pods_per_s", "scale-up: pods created per second", "pods/s", rate, how));
+        results.add(Figure.of("scaleup.request.p50", "scale-up: create request latency, p50", "ms", p50, how));
+        results.add(Figure.of("scaleup.request.p99", "scale-up: create request latency, p99", "ms", p99, how));
+        results.add(Figure.of("scaleup.cpu.sidecar", "scale-up: CPU time used by the sidecar", "s", sidecarCpu,
+                "user + system time of the sidecar process during the scale-up (2 cores = 2 s per second)"));
+        results.add(Figure.of("scaleup.cpu.harness", "scale-up: CPU time used by the mock API servers, proxies and driver",
+                "s", harnessCpu, "user + system time of the harness JVM (3 mock API servers, 3 latency proxies, the client)"));
+        results.add(Figure.of("scaleup.retried_workers", "scale-up: workers rejected and asked again", "count", retried,
+                "a rejected worker is requested again, as the autoscaler would on its next iteration"));
+        results.add(full ? Figure.atMost("sidecar.rss.scaleup", "sidecar RSS after the scale-up (" + o.workers() + " nodes, "
+                        + o.members() + " members)", "MiB", rss, 256, "VmRSS; pods pending (no kubelet); JVM sized as in the Helm chart")
+                : Figure.of("sidecar.rss.scaleup", "sidecar RSS after the scale-up", "MiB", rss, null));
+        results.add(Figure.of("sidecar.heap.scaleup", "sidecar heap used after a full GC, after the scale-up", "MiB", heap,
+                "jcmd GC.run then GC.heap_info"));
+    }
+
+    private record Outcome(long nanos, Latencies latencies, List<String> created, int retriedWorkers) {
+    }
+
+    private Outcome drive(ProxiedFederation f, int run) throws Exception {
+        AtomicInteger remaining = new AtomicInteger(o.workers());
+        AtomicInteger sequence = new AtomicInteger();
+        AtomicInteger retried = new AtomicInteger();
+        ConcurrentLinkedQueue<CreateCall> calls = new ConcurrentLinkedQueue<>();
+        ExecutorService pool = Executors.newFixedThreadPool(o.concurrency());
+        long t0 = System.nanoTime();
+        long deadline = t0 + Duration.ofMinutes(10).toNanos();
+        List<Future<?>> loops = new ArrayList<>();
+        for (int i = 0; i < o.concurrency(); i++) {
+            loops.add(pool.submit(() -> {
+                while (System.nanoTime() < deadline) {
+                    int want = take(remaining, o.batch());
+                    if (want == 0) {
+                        return;
+                    }
+                    CreateCall c = CreateCall.send(f.api(), "cpu", "scale-" + run + "-" + sequence.incrementAndGet(), want);
+                    calls.add(c);
+                    int missing = want - c.created().size();
+                    if (missing > 0) {
+                        retried.addAndGet(missing);
+                        remaining.addAndGet(missing);
+                        SidecarRun.sleep(100);
+                    }
+                }
+                throw new IllegalStateException("scale-up did not finish within 10 minutes; " + remaining.get() + " left");
+            }));
+        }
+        try {
+            for (Future<?> loop : loops) {
+                loop.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        long elapsed = System.nanoTime() - t0;
+        Latencies latencies = new Latencies();
+        List<String> created = new ArrayList<>();
+        for (CreateCall c : calls) {
+            latencies.add(c.answeredNanos() - c.sentNanos());
+            created.addAll(c.created());
+        }
+        return new Outcome(elapsed, latencies, created, retried.get());
+    }
+
+    private static int take(AtomicInteger remaining, int batch) {
+        while (true) {
+            int left = remaining.get();
+            if (left <= 0) {
+                return 0;
+            }
+            int want = Math.min(batch, left);
+            if (remaining.compareAndSet(left, left - want)) {
+                return want;
+            }
+        }
+    }
+
+    private void verify(ProxiedFederation f, List<String> created) {
+        Set<String> unique = new HashSet<>(created);
+        if (unique.size() != created.size() || created.size() != o.workers()) {
+            throw new IllegalStateException("the sidecar answered " + created.size() + " created ids (" + unique.size()
+                    + " distinct) for " + o.workers() + " workers");
+        }
+        Map<String, List<String>> pods = f.podsByNodeId();
+        long duplicated = pods.values().stream().filter(l -> l.size() > 1).count();
+        if (!pods.keySet().equals(unique) || duplicated > 0) {
+            throw new IllegalStateException("the members hold pods for " + pods.size() + " node ids (" + duplicated
+                    + " with more than one pod), expected exactly the " + unique.size() + " created");
+        }
+    }
+}
