@@ -125,6 +125,7 @@ public final class Views {
         for (NodeRecord n : provisioner.registry().snapshot().nodes()) {
             nodes.merge(n.member(), 1, Integer::sum);
         }
+        var activeBackoffs = provisioner.backoff().activeEntries();
         List<Object> out = new ArrayList<>();
         for (FederationConfig.Cluster c : config.clusters()) {
             MemberCluster m = provisioner.members().get(c.name());
@@ -151,7 +152,7 @@ public final class Views {
             v.put("priority", c.priority());
             v.put("elastic", c.elastic());
             List<Object> backoffs = new ArrayList<>();
-            for (var e : provisioner.backoff().activeEntries()) {
+            for (var e : activeBackoffs) {
                 if (e.member().equals(c.name())) {
                     Map<String, Object> b = new LinkedHashMap<>();
                     b.put("pool", e.pool());
