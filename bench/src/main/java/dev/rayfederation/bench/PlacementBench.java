@@ -1,16 +1,15 @@
 package dev.rayfederation.bench;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.WorkerShape;
 import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
-import dev.rayfederation.sidecar.placement.Candidate;
-import dev.rayfederation.sidecar.placement.PlacementPlanner;
+import dev.rayfederation.sidecar.placement.CapacityBackoff;
+import dev.rayfederation.sidecar.placement.Placement;
+import dev.rayfederation.sidecar.placement.WorkerShapes;
 import dev.rayfederation.sidecar.provision.CreateOutcome;
 import dev.rayfederation.sidecar.provision.CreateRequest;
-import dev.rayfederation.sidecar.provision.NodeProvisioner;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -71,7 +70,8 @@ public class PlacementBench {
     private BenchFederation federation;
     private FederationConfig.Pool pool;
     private ScheduledExecutorService scheduler;
-    private NodeProvisioner provisioner;
+    private Federation provisioner;
+    private Placement placement;
     private NodeRegistry existing;
     private int sequence;
 
@@ -81,12 +81,15 @@ public class PlacementBench {
         pool = federation.config.pools().get(0);
         scheduler = Executors.newSingleThreadScheduledExecutor();
         existing = registryWithExisting();
-        provisioner = new NodeProvisioner(federation.config, federation.members, existing, scheduler, new FederationMetrics());
+        provisioner = new Federation(federation.config, federation.members, existing, scheduler, new FederationMetrics());
+        placement = new Placement(federation.config, federation.members, existing,
+                new CapacityBackoff(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(10),
+                        java.time.Clock.systemUTC()), new WorkerShapes(federation.config));
     }
 
     @Setup(Level.Invocation)
     public void freshProvisioner() {
-        provisioner = new NodeProvisioner(federation.config, federation.members, registryWithExisting(), scheduler,
+        provisioner = new Federation(federation.config, federation.members, registryWithExisting(), scheduler,
                 new FederationMetrics());
     }
 
@@ -98,10 +101,12 @@ public class PlacementBench {
         for (int i = 0; i < existingWorkers; i++) {
             String member = names.get(i % names.size());
             String id = String.format("rf-%09d%08d", i, i);
-            records.add(new NodeRecord(id, "cpu", pool.name(), pool.virtualCluster(), member, "bench-" + id,
-                    Map.of("ray-node-type", "worker", "ray-user-node-type", "cpu", "ray-node-status", "up-to-date"),
-                    "up-to-date", "10.0.0.1", null, NodeRecord.Phase.POD, true, "old-" + (i / 5), "hash", 5, resources,
-                    WorkerShape.of(pool.resources()), Instant.EPOCH, null));
+            records.add(NodeRecord.builder().id(id).nodeType("cpu").pool(pool.name())
+                    .virtualCluster(pool.virtualCluster()).member(member).podName("bench-" + id)
+                    .tags(Map.of("ray-node-type", "worker", "ray-user-node-type", "cpu")).status("up-to-date")
+                    .internalIp("10.0.0.1").phase(NodeRecord.Phase.POD).bound(true).requestId("old-" + (i / 5))
+                    .requestHash("hash").requestCount(5).resources(resources).shape(WorkerShape.of(pool.resources()))
+                    .created(Instant.EPOCH).build());
         }
         registry.putAll(records);
         return registry;
@@ -114,18 +119,9 @@ public class PlacementBench {
 
     @Benchmark
     public Map<String, Integer> decide() {
-        List<Candidate> candidates = new ArrayList<>();
-        int order = 0;
-        for (Map.Entry<String, MemberCluster> e : federation.members.entrySet()) {
-            order++;
-            WorkerShape shape = provisioner.shape(pool.name(), e.getKey());
-            CapacityView capacity = e.getValue().capacity();
-            long capFit = capacity.capFit(shape, existing.memberUsage(e.getKey()));
-            long nodeFit = capacity.nodeFit(shape, existing.unboundReservations(e.getKey()), workers);
-            long free = Math.min(capFit, nodeFit);
-            candidates.add(new Candidate(e.getKey(), free, free, 0, null, order));
+        synchronized (placement.lock()) {
+            return placement.decide(pool, workers).plan();
         }
-        return PlacementPlanner.plan(pool.strategy(), workers, candidates);
     }
 
     @Benchmark

@@ -2,7 +2,7 @@ package dev.rayfederation.bench;
 
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.WorkerShape;
-import dev.rayfederation.sidecar.api.Views;
+import dev.rayfederation.sidecar.api.NodesView;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -56,9 +56,11 @@ public class SnapshotRenderBench {
             tags.put("ray-node-status", "up-to-date");
             tags.put("ray-launch-config", "0123456789abcdef0123456789abcdef01234567");
             tags.put("ray-node-name", "ray-bench-worker");
-            registry.put(new NodeRecord(id, "cpu", "cpu", "vc", "m" + (i % 3), "bench-" + id, tags, "up-to-date",
-                    "10." + (i / 65_000) + "." + (i / 250 % 250) + "." + (i % 250), null, NodeRecord.Phase.POD, true,
-                    "req-" + (i / 5), "hash", 5, resources, shape, Instant.now(), null));
+            registry.put(NodeRecord.builder().id(id).nodeType("cpu").pool("cpu").virtualCluster("vc")
+                    .member("m" + (i % 3)).podName("bench-" + id).tags(tags).status("up-to-date")
+                    .internalIp("10." + (i / 65_000) + "." + (i / 250 % 250) + "." + (i % 250))
+                    .phase(NodeRecord.Phase.POD).bound(true).requestId("req-" + (i / 5)).requestHash("hash")
+                    .requestCount(5).resources(resources).shape(shape).created(Instant.now()).build());
         }
         snapshot = registry.snapshot();
         first = snapshot.nodes().get(0);
@@ -66,7 +68,7 @@ public class SnapshotRenderBench {
 
     @Benchmark
     public byte[] render() {
-        return Views.nodes(snapshot, "boot-" + snapshot.revision(), n -> true);
+        return NodesView.list(snapshot, "boot-" + snapshot.revision(), n -> true);
     }
 
     @Benchmark

@@ -11,9 +11,8 @@ import dev.rayfederation.sidecar.config.ConfigException;
 import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
-import dev.rayfederation.sidecar.provision.NodeProvisioner;
-import dev.rayfederation.sidecar.provision.ReplacementPolicy;
-import dev.rayfederation.sidecar.provision.StateStore;
+import dev.rayfederation.sidecar.federation.Federation;
+import dev.rayfederation.sidecar.sync.StateStore;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -43,7 +42,7 @@ public final class Main {
     private Vertx vertx;
     private ScheduledExecutorService scheduler;
     private ManagementServer management;
-    private NodeProvisioner provisioner;
+    private Federation federation;
 
     private Main(FederationConfig config) {
         this.config = config;
@@ -137,19 +136,15 @@ public final class Main {
         NodeRegistry registry = new NodeRegistry();
         FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
         metrics.observeBreakers(breakers);
-        FederationConfig.Replacement r = config.replacement();
-        NodeProvisioner provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics,
-                new ReplacementPolicy(r.unschedulableGrace(), r.startTimeout(), r.elasticStartTimeout(),
-                        r.creatingTimeout(), r.backoffInitial(), r.backoffMax(), r.checkInterval()),
-                java.time.Clock.systemUTC());
+        Federation federation = new Federation(config, members, registry, scheduler, metrics);
         if (stateFile != null) {
-            provisioner.restore(new StateStore(stateFile));
+            federation.restore(new StateStore(stateFile));
         }
-        this.provisioner = provisioner;
-        metrics.observeBackoff(() -> provisioner.backoff().activeEntries());
+        this.federation = federation;
+        metrics.observeBackoff(federation::backoffs);
         vertx = Vertx.vertx();
-        ApiServer api = new ApiServer(vertx, provisioner, token, metrics);
-        management = new ManagementServer(vertx, config.management().listen(), provisioner, metrics::scrape);
+        ApiServer api = new ApiServer(vertx, federation, federation, token, metrics);
+        management = new ManagementServer(vertx, config.management().listen(), federation, metrics::scrape);
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "ray-federation-shutdown"));
         try {
             Future.all(api.listen(), management.listen()).await(30, TimeUnit.SECONDS);
@@ -160,7 +155,7 @@ public final class Main {
         }
         LOG.info("node-provider API on http://{} ({}), management on http://{}", config.api().listen(),
                 token == null ? "no token: loopback only" : "bearer token required", config.management().listen());
-        provisioner.start();
+        federation.start();
     }
 
     private MemberClusterSpec spec(FederationConfig.Cluster c) {
@@ -196,8 +191,8 @@ public final class Main {
                 LOG.warn("closing member {}: {}", m.name(), e.getMessage());
             }
         });
-        if (provisioner != null) {
-            provisioner.flush();
+        if (federation != null) {
+            federation.flush();
         }
         if (scheduler != null) {
             scheduler.shutdownNow();

@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.api;
 
 /**
- * A request the API answers with an error: {@code {"error": {"code", "message", "field"}}} (DESIGN §4).
+ * A request the API answers with an error: {@code {"error": {"code", "message", "field"}}}.
  * Thrown anywhere in a request's flow and mapped to the response in one place.
  */
 public final class ApiException extends RuntimeException {

@@ -1,10 +1,15 @@
 package dev.rayfederation.sidecar.api;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.federation.FederationState;
+import dev.rayfederation.sidecar.federation.NodeProvider;
+import dev.rayfederation.sidecar.json.Json;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.provision.CreateOutcome;
 import dev.rayfederation.sidecar.provision.CreateRequest;
-import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.provision.NodeNotFoundException;
+import dev.rayfederation.sidecar.provision.NodeTerminator.TerminateOutcome;
+import dev.rayfederation.sidecar.provision.RequestConflictException;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Future;
@@ -32,9 +37,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 /**
- * The node-provider HTTP API (DESIGN §4) on {@code api.listen}. Reads are answered from memory; a create
- * is validated, placed under the provisioner's lock, and answered once its pods exist in the members.
- * Every failure becomes {@code {"error": {"code", "message", "field"}}} in one place.
+ * The node-provider HTTP API on {@code api.listen}: routing, request parsing and the views. Reads are answered
+ * from memory; a create is validated, handed to the {@link NodeProvider}, and answered once its pods exist in the
+ * members. Every failure, from this layer or from the domain, becomes {@code {"error": {"code", "message",
+ * "field"}}} in one place: {@link #failure}.
  */
 public final class ApiServer {
 
@@ -42,7 +48,8 @@ public final class ApiServer {
     public static final long BODY_LIMIT = 1024 * 1024;
 
     private final Vertx vertx;
-    private final NodeProvisioner provisioner;
+    private final NodeProvider provider;
+    private final FederationState state;
     private final FederationConfig config;
     private final RequestParser parser;
     private final FederationMetrics metrics;
@@ -55,11 +62,12 @@ public final class ApiServer {
     }
 
     /** @param token bearer token every /v1 call must carry, or null for none (loopback only) */
-    public ApiServer(Vertx vertx, NodeProvisioner provisioner, String token, FederationMetrics metrics) {
+    public ApiServer(Vertx vertx, NodeProvider provider, FederationState state, String token, FederationMetrics metrics) {
         this.vertx = vertx;
         this.metrics = metrics;
-        this.provisioner = provisioner;
-        this.config = provisioner.config();
+        this.provider = provider;
+        this.state = state;
+        this.config = state.config();
         this.parser = new RequestParser(config);
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.openapi = loadOpenApi();
@@ -84,9 +92,9 @@ public final class ApiServer {
         router.post("/v1/nodes").handler(this::createNodes);
         router.postWithRegex("/v1/nodes:terminate").handler(this::terminateNodes);
         router.put("/v1/nodes/:id/tags").handler(this::putTags);
-        router.get("/v1/node-types").handler(ctx -> json(ctx, 200, Views.nodeTypes(config)));
-        router.get("/v1/clusters").handler(ctx -> json(ctx, 200, Views.clusters(provisioner)));
-        router.get("/v1/pools").handler(ctx -> json(ctx, 200, Views.pools(provisioner)));
+        router.get("/v1/node-types").handler(ctx -> json(ctx, 200, NodeTypesView.of(config)));
+        router.get("/v1/clusters").handler(ctx -> json(ctx, 200, ClustersView.of(state)));
+        router.get("/v1/pools").handler(ctx -> json(ctx, 200, PoolsView.of(state)));
         router.route().failureHandler(this::failure);
         router.errorHandler(404, ctx -> error(ctx, new ApiException(404, "not_found",
                 "no such endpoint: " + ctx.request().method() + " " + ctx.request().path(), null)));
@@ -128,9 +136,9 @@ public final class ApiServer {
     }
 
     private void requireReady(RoutingContext ctx) {
-        if (!provisioner.ready()) {
+        if (!state.ready()) {
             ctx.response().putHeader("Retry-After", "1");
-            error(ctx, ApiException.notReady("not ready: " + String.join("; ", provisioner.notReadyReasons())));
+            error(ctx, ApiException.notReady("not ready: " + String.join("; ", state.notReadyReasons())));
             return;
         }
         ctx.next();
@@ -145,7 +153,7 @@ public final class ApiServer {
             }
             tagFilter.put(p.getKey().substring(4), p.getValue());
         }
-        NodeRegistry.Snapshot snapshot = provisioner.registry().snapshot();
+        NodeRegistry.Snapshot snapshot = state.snapshot();
         String etag = "\"" + bootId + "-" + snapshot.revision() + "\"";
         ctx.response().putHeader("ETag", etag).putHeader("Cache-Control", "no-cache");
         if (matches(ctx.request().getHeader("If-None-Match"), etag)) {
@@ -156,14 +164,14 @@ public final class ApiServer {
         if (tagFilter.isEmpty()) {
             CachedNodes cached = cachedNodes;
             if (cached == null || cached.revision() != snapshot.revision()) {
-                cached = new CachedNodes(snapshot.revision(), Views.nodes(snapshot, etagValue(etag), n -> true));
+                cached = new CachedNodes(snapshot.revision(), NodesView.list(snapshot, etagValue(etag), n -> true));
                 cachedNodes = cached;
             }
             body = cached.body();
         } else {
             Predicate<NodeRecord> filter = n -> tagFilter.entrySet().stream()
                     .allMatch(f -> f.getValue().equals(n.tags().get(f.getKey())));
-            body = Views.nodes(snapshot, etagValue(etag), filter);
+            body = NodesView.list(snapshot, etagValue(etag), filter);
         }
         ctx.response().putHeader("Content-Type", "application/json").end(Buffer.buffer(body));
     }
@@ -190,7 +198,7 @@ public final class ApiServer {
 
     private void createNodes(RoutingContext ctx) {
         CreateRequest request = parser.create(ctx.body().asString());
-        Future.fromCompletionStage(provisioner.create(request), ctx.vertx().getOrCreateContext())
+        Future.fromCompletionStage(provider.create(request), ctx.vertx().getOrCreateContext())
                 .timeout(config.timing().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .onSuccess(outcome -> json(ctx, outcome.replay() ? 200 : 201, createAnswer(outcome)))
                 .onFailure(err -> {
@@ -217,22 +225,28 @@ public final class ApiServer {
 
     private void terminateNodes(RoutingContext ctx) {
         List<String> ids = parser.terminate(ctx.body().asString());
-        NodeProvisioner.TerminateOutcome outcome = provisioner.terminate(ids);
+        TerminateOutcome outcome = provider.terminate(ids);
         json(ctx, 200, Map.of("terminating", outcome.terminating(), "unknown", outcome.unknown()));
     }
 
     private void putTags(RoutingContext ctx) {
         Map<String, String> tags = parser.tags(ctx.body().asString());
         String id = ctx.pathParam("id");
-        NodeRecord node = provisioner.setTags(id, tags);
-        NodeRegistry.Snapshot snap = provisioner.registry().snapshot();
-        json(ctx, 200, Views.node(node, snap.staleMembers().contains(node.member())));
+        NodeRecord node = provider.setTags(id, tags);
+        boolean stale = state.snapshot().staleMembers().contains(node.member());
+        ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+                .end(Buffer.buffer(NodesView.one(node, stale)));
     }
 
+    /** The one place where failures (of this layer and of the domain) become the JSON error shape. */
     private void failure(RoutingContext ctx) {
         Throwable f = ctx.failure();
         if (f instanceof ApiException api) {
             error(ctx, api);
+        } else if (f instanceof RequestConflictException conflict) {
+            error(ctx, ApiException.conflict("requestId", conflict.getMessage()));
+        } else if (f instanceof NodeNotFoundException missing) {
+            error(ctx, ApiException.notFound(missing.getMessage()));
         } else if (ctx.statusCode() == 413) {
             error(ctx, new ApiException(413, "too_large", "request body exceeds " + BODY_LIMIT + " bytes", null));
         } else if (f == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {

@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.api;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.federation.FederationState;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -20,16 +20,16 @@ public final class ManagementServer {
 
     private final Vertx vertx;
     private final FederationConfig.HostPort listen;
-    private final NodeProvisioner provisioner;
+    private final FederationState state;
     private final Supplier<String> metrics;
     private volatile boolean shuttingDown;
 
     /** @param metrics Prometheus text exposition, produced on each scrape */
-    public ManagementServer(Vertx vertx, FederationConfig.HostPort listen, NodeProvisioner provisioner,
+    public ManagementServer(Vertx vertx, FederationConfig.HostPort listen, FederationState state,
                             Supplier<String> metrics) {
         this.vertx = vertx;
         this.listen = listen;
-        this.provisioner = provisioner;
+        this.state = state;
         this.metrics = metrics;
     }
 
@@ -42,12 +42,12 @@ public final class ManagementServer {
         Router router = Router.router(vertx);
         router.get("/healthz").handler(ctx -> ApiServer.json(ctx, 200, Map.of("status", "ok")));
         router.get("/readyz").handler(ctx -> {
-            List<String> reasons = shuttingDown ? List.of("shutting down") : provisioner.notReadyReasons();
+            List<String> reasons = shuttingDown ? List.of("shutting down") : state.notReadyReasons();
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("ready", reasons.isEmpty());
             body.put("reasons", reasons);
             Map<String, String> members = new LinkedHashMap<>();
-            provisioner.members().forEach((name, m) -> members.put(name, m.state().wire()
+            state.members().forEach((name, m) -> members.put(name, m.state().wire()
                     + (m.stateReason() == null ? "" : ": " + m.stateReason())));
             body.put("members", members);
             ApiServer.json(ctx, reasons.isEmpty() ? 200 : 503, body);

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.api;
 
+import dev.rayfederation.sidecar.json.Json;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -122,7 +122,7 @@ final class ConfigDescription {
                 "labels", p.labels(),
                 "minWorkers", p.minWorkers(),
                 "maxWorkers", p.maxWorkers(),
-                "strategy", p.strategy().wire(),
+                "strategy", p.strategy().name(),
                 "clusters", p.clusters(),
                 "template", redactEnvValues(p.template()),
                 "overrides", redactEnvValues(p.overrides()));

@@ -1,5 +1,7 @@
 package dev.rayfederation.sidecar.config;
 
+import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
+
 import dev.rayfederation.k8s.ResilienceOptions;
 import dev.rayfederation.k8s.ResourceVector;
 
@@ -112,29 +114,6 @@ public record FederationConfig(
     public record VirtualCluster(String name, ResourceVector quota) {
     }
 
-    public enum Strategy {
-        PRIORITY("priority"), SPREAD("spread"), MOST_FREE("most-free"), CHEAPEST("cheapest");
-
-        private final String wire;
-
-        Strategy(String wire) {
-            this.wire = wire;
-        }
-
-        public String wire() {
-            return wire;
-        }
-
-        public static Optional<Strategy> fromWire(String s) {
-            for (Strategy v : values()) {
-                if (v.wire.equals(s)) {
-                    return Optional.of(v);
-                }
-            }
-            return Optional.empty();
-        }
-    }
-
     /**
      * pools[i]: a virtual-cluster resource pool = one Ray node type.
      *
@@ -153,7 +132,7 @@ public record FederationConfig(
             Map<String, String> labels,
             int minWorkers,
             int maxWorkers,
-            Strategy strategy,
+            PlacementStrategy strategy,
             List<String> clusters,
             Map<String, Object> template,
             Map<String, Map<String, Object>> overrides) {

@@ -7,12 +7,12 @@ import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.WorkerPodRenderer;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -87,9 +87,9 @@ final class PoolsReader {
         ConfigNode minField = item.field("minWorkers");
         int minWorkers = minField.integer().filter(n -> atLeast(minField, n, 0)).orElse(0);
         int maxWorkers = maxWorkers(item.field("maxWorkers"), minWorkers);
-        Strategy strategy = strategy(item.field("strategy"));
+        PlacementStrategy strategy = strategy(item.field("strategy"));
         List<String> members = members(item.field("clusters"));
-        if (strategy == Strategy.CHEAPEST) {
+        if (strategy == Strategies.CHEAPEST) {
             checkSomeMemberHasPrices(item.field("strategy"), members);
         }
         int before = item.problemCount();
@@ -231,17 +231,16 @@ final class PoolsReader {
         return true;
     }
 
-    private static Strategy strategy(ConfigNode field) {
+    private static PlacementStrategy strategy(ConfigNode field) {
         Optional<String> text = field.string();
         if (text.isEmpty()) {
-            return Strategy.SPREAD;
+            return Strategies.DEFAULT;
         }
-        Optional<Strategy> strategy = Strategy.fromWire(text.get());
+        Optional<PlacementStrategy> strategy = Strategies.byName(text.get());
         if (strategy.isEmpty()) {
-            field.problem("must be one of " + Arrays.stream(Strategy.values()).map(Strategy::wire)
-                    .collect(Collectors.joining(", ")) + " (got '" + text.get() + "')");
+            field.problem("must be one of " + String.join(", ", Strategies.names()) + " (got '" + text.get() + "')");
         }
-        return strategy.orElse(Strategy.SPREAD);
+        return strategy.orElse(Strategies.DEFAULT);
     }
 
     /** The allowed members: as listed (each must be declared, once), or every member in config order. */

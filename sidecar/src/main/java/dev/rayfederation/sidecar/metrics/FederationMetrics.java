@@ -150,7 +150,7 @@ public final class FederationMetrics {
     }
 
     /** Registers the back-off gauge: 1 per (member, pool) pair backing off after capacity failures. */
-    public void observeBackoff(java.util.function.Supplier<java.util.List<dev.rayfederation.sidecar.provision.CapacityBackoff.Entry>> entries) {
+    public void observeBackoff(java.util.function.Supplier<java.util.List<dev.rayfederation.sidecar.placement.CapacityBackoff.Entry>> entries) {
         GaugeWithCallback.builder().name("ray_federation_backoff_active")
                 .help("1 for each (member, pool) pair placement skips after workers did not come up there")
                 .labelNames("member", "pool")

@@ -1,7 +1,5 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.sidecar.api.ApiException;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -10,8 +8,8 @@ import java.util.function.Supplier;
 
 /**
  * Remembers the answer to each create requestId so a replay returns the first answer and creates nothing
- * (DESIGN §4). Holds the most recent {@code capacity} requests in memory; older ones, and all of them
- * after a restart, are answered from the pods' request annotations (see {@link NodeProvisioner}).
+ * . Holds the most recent {@code capacity} requests in memory; older ones, and all of them
+ * after a restart, are answered from the pods' request annotations (see {@link NodeCreator}).
  */
 final class RequestLog {
 
@@ -47,8 +45,7 @@ final class RequestLog {
         }
         if (e != null) {
             if (e.hash() != null && !e.hash().equals(hash)) {
-                throw ApiException.conflict("requestId", "requestId " + requestId
-                        + " was already used with a different request body");
+                throw new RequestConflictException(requestId);
             }
             return new Claim(false, e.answer());
         }

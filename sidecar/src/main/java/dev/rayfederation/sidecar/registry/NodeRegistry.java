@@ -24,6 +24,7 @@ public final class NodeRegistry {
 
     private final TreeMap<String, NodeRecord> nodes = new TreeMap<>();
     private final Set<String> staleMembers = new HashSet<>();
+    private final Tombstones tombstones = new Tombstones(100_000);
     private long revision = 1;
     private volatile long lastChangeMillis = System.currentTimeMillis();
     private Snapshot snapshot;
@@ -110,6 +111,32 @@ public final class NodeRegistry {
         return Optional.ofNullable(old);
     }
 
+    /**
+     * The pod {@code podName} of node {@code id} in {@code member} is gone: drop the node unless it has moved on
+     * to another pod (re-placement), and remember its id as gone so late events cannot bring it back.
+     */
+    public void forget(String id, String member, String podName) {
+        boolean gone;
+        synchronized (this) {
+            NodeRecord r = nodes.get(id);
+            if (r != null && r.member().equals(member) && r.podName().equals(podName)) {
+                nodes.remove(id);
+                changed();
+                gone = true;
+            } else {
+                gone = r == null;
+            }
+        }
+        if (gone) {
+            tombstones.add(id);
+        }
+    }
+
+    /** True when node {@code id} was terminated or seen gone recently (see {@link #forget}). */
+    public boolean gone(String id) {
+        return tombstones.contains(id);
+    }
+
     /** Marks a member's nodes stale (its API cannot be reached) or fresh again. */
     public synchronized void setStale(String member, boolean stale) {
         boolean changed = stale ? staleMembers.add(member) : staleMembers.remove(member);
@@ -127,6 +154,17 @@ public final class NodeRegistry {
             }
         }
         return n;
+    }
+
+    /** Live nodes of a pool, per member. */
+    public synchronized Map<String, Integer> countPoolByMember(String pool) {
+        Map<String, Integer> out = new HashMap<>();
+        for (NodeRecord r : nodes.values()) {
+            if (r.live() && r.pool().equals(pool)) {
+                out.merge(r.member(), 1, Integer::sum);
+            }
+        }
+        return out;
     }
 
     /** Ray resources used by the live nodes of a virtual cluster, across all members. */

@@ -5,11 +5,11 @@ import dev.rayfederation.k8s.MemberCluster;
 import dev.rayfederation.k8s.MemberState;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.provision.FakeMemberCluster;
-import dev.rayfederation.sidecar.provision.NodeProvisioner;
+import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Vertx;
@@ -48,7 +48,8 @@ class ApiServerTest {
             ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi")));
     private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 2,
             ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi", "GPU", "4")));
-    private NodeProvisioner provisioner;
+    private Federation provisioner;
+    private NodeRegistry registry;
     private FederationMetrics metrics;
     private HttpServer server;
     private String base;
@@ -57,11 +58,11 @@ class ApiServerTest {
         Map<String, MemberCluster> members = new LinkedHashMap<>();
         members.put(aws.name(), aws);
         members.put(gcp.name(), gcp);
-        NodeRegistry registry = new NodeRegistry();
+        registry = new NodeRegistry();
         metrics = new FederationMetrics().observe(config, registry, members);
-        provisioner = new NodeProvisioner(config, members, registry, scheduler, metrics);
+        provisioner = new Federation(config, members, registry, scheduler, metrics);
         provisioner.start();
-        server = vertx.createHttpServer().requestHandler(new ApiServer(vertx, provisioner, token, metrics).router())
+        server = vertx.createHttpServer().requestHandler(new ApiServer(vertx, provisioner, provisioner, token, metrics).router())
                 .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
         base = "http://127.0.0.1:" + server.actualPort();
     }
@@ -71,11 +72,11 @@ class ApiServerTest {
                 List.of(TestConfigs.cluster("aws-use1", "aws", 10), TestConfigs.cluster("gcp-usc1", "gcp", 5)),
                 List.of(new VirtualCluster("vc-batch", ResourceVector.ofQuantities(Map.of("CPU", "40"))),
                         new VirtualCluster("vc-gpu", ResourceVector.EMPTY)),
-                List.of(TestConfigs.pool("cpu-4", "vc-batch", Map.of("CPU", "4", "memory", "8Gi"), 50, Strategy.PRIORITY,
+                List.of(TestConfigs.pool("cpu-4", "vc-batch", Map.of("CPU", "4", "memory", "8Gi"), 50, Strategies.PRIORITY,
                                 List.of("aws-use1", "gcp-usc1")),
-                        TestConfigs.pool("gpu-1", "vc-gpu", Map.of("CPU", "4", "GPU", "1"), 6, Strategy.SPREAD,
+                        TestConfigs.pool("gpu-1", "vc-gpu", Map.of("CPU", "4", "GPU", "1"), 6, Strategies.SPREAD,
                                 List.of("gcp-usc1")),
-                        TestConfigs.pool("huge", "vc-gpu", Map.of("CPU", "64"), 5, Strategy.SPREAD,
+                        TestConfigs.pool("huge", "vc-gpu", Map.of("CPU", "64"), 5, Strategies.SPREAD,
                                 List.of("aws-use1", "gcp-usc1")))), null);
     }
 
@@ -94,7 +95,7 @@ class ApiServerTest {
         headers.forEach(b::header);
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         boolean isJson = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json");
-        JsonNode json = r.body().isEmpty() || !isJson ? null : Json.MAPPER.readTree(r.body());
+        JsonNode json = r.body().isEmpty() || !isJson ? null : dev.rayfederation.sidecar.json.Json.MAPPER.readTree(r.body());
         return new Reply(r.statusCode(), json, r);
     }
 
@@ -255,7 +256,7 @@ class ApiServerTest {
         })
         void createIsRefused(String what, String body, String field) throws Exception {
             start();
-            long revision = provisioner.registry().revision();
+            long revision = registry.revision();
             Reply r = post("/v1/nodes", body);
             assertThat(r.status()).as(what).isEqualTo(400);
             assertThat(r.body().at("/error/code").asText()).isEqualTo("invalid");
@@ -264,7 +265,7 @@ class ApiServerTest {
                 assertThat(r.body().at("/error/field").asText()).isEqualTo(field);
             }
             assertThat(podCount()).isZero();
-            assertThat(provisioner.registry().revision()).isEqualTo(revision);
+            assertThat(registry.revision()).isEqualTo(revision);
         }
 
         @Test
@@ -373,7 +374,7 @@ class ApiServerTest {
     void token() throws Exception {
         start(TestConfigs.config(List.of(TestConfigs.cluster("aws-use1", "aws", 0), TestConfigs.cluster("gcp-usc1", "gcp", 0)),
                 List.of(new VirtualCluster("vc", ResourceVector.EMPTY)),
-                List.of(TestConfigs.pool("p", "vc", Map.of("CPU", "1"), 5, Strategy.SPREAD, List.of("aws-use1")))), "s3cret");
+                List.of(TestConfigs.pool("p", "vc", Map.of("CPU", "1"), 5, Strategies.SPREAD, List.of("aws-use1")))), "s3cret");
         assertThat(get("/v1/nodes").status()).isEqualTo(401);
         assertThat(call("GET", "/v1/nodes", null, Map.of("Authorization", "Bearer wrong")).status()).isEqualTo(401);
         assertThat(call("GET", "/v1/nodes", null, Map.of("Authorization", "Bearer s3cret")).status()).isEqualTo(200);

@@ -9,7 +9,7 @@ import dev.rayfederation.sidecar.config.FederationConfig.CapacityMode;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.HostPort;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.Timing;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -158,7 +158,7 @@ class ConfigLoaderTest {
             assertThat(pool.labels()).containsExactly(entry("accelerator", "l4"));
             assertThat(pool.minWorkers()).isZero();
             assertThat(pool.maxWorkers()).isEqualTo(200);
-            assertThat(pool.strategy()).isEqualTo(Strategy.SPREAD);
+            assertThat(pool.strategy()).isEqualTo(Strategies.SPREAD);
             assertThat(pool.clusters()).containsExactly("aws-use1", "gcp-usc1");
             assertThat(pool.template()).isEqualTo(Map.of("spec", Map.of("containers",
                     List.of(Map.of("name", "ray-worker", "image", "rayproject/ray:2.60.0-gpu")))));
@@ -209,7 +209,7 @@ class ConfigLoaderTest {
             assertThat(pool.resources().get("CPU")).isEqualTo(500);
             assertThat(pool.minWorkers()).isZero();
             assertThat(pool.maxWorkers()).isEqualTo(100);
-            assertThat(pool.strategy()).isEqualTo(Strategy.SPREAD);
+            assertThat(pool.strategy()).isEqualTo(Strategies.SPREAD);
             assertThat(pool.clusters()).as("every member, in config order").containsExactly("aws-use1", "gcp-usc1");
             assertThat(pool.template()).isEmpty();
             assertThat(pool.overrides()).isEmpty();

@@ -201,7 +201,7 @@ class ConfigValidationTest {
                 edit("negative minWorkers", POOL0_RESOURCES, POOL0_RESOURCES + "\n    minWorkers: -1",
                         "pools[0].minWorkers: must be >= 0"),
                 edit("an unknown strategy", POOL0_RESOURCES, POOL0_RESOURCES + "\n    strategy: random",
-                        "pools[0].strategy: must be one of priority, spread, most-free, cheapest (got 'random')"),
+                        "pools[0].strategy: must be one of priority, spread, most-free, cheapest, pack (got 'random')"),
                 edit("cheapest on members without prices", POOL1_CLUSTERS, "    clusters: [gcp-usc1]\n    strategy: cheapest",
                         "pools[1].strategy: cheapest needs a price on at least one of this pool's members"),
                 edit("a label under Ray's reserved prefix", POOL0_RESOURCES, POOL0_RESOURCES + "\n    labels: {ray.io/zone: a}",
@@ -392,7 +392,7 @@ class ConfigValidationTest {
                     "clusters[0].priority: must be a whole number, not a number (1.5)",
                     "pools[0].virtualCluster: 'vc-gpu' is not declared in virtualClusters (declared: vc-batch)",
                     "pools[0].resources.GPU: must be >= 0",
-                    "pools[0].strategy: must be one of priority, spread, most-free, cheapest (got 'fastest')",
+                    "pools[0].strategy: must be one of priority, spread, most-free, cheapest, pack (got 'fastest')",
                     "virtualClusters[0].quota.GPU: must be > 0 (a quota of 0 cannot be stored; omit GPU for no limit, "
                             + "or keep it out of this virtual cluster's pools)");
         }

@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.placement;
 
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -21,14 +21,14 @@ class PlacementPlannerTest {
     class Priority {
         @Test
         void fillsTheHighestPriorityMemberFirstAndSpillsOverWhenItIsFull() {
-            var plan = PlacementPlanner.plan(Strategy.PRIORITY, 10,
+            var plan = PlacementPlanner.plan(Strategies.PRIORITY, 10,
                     List.of(fixed("low", 100, 1, null, 1), fixed("high", 6, 10, null, 2)));
             assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("high", 6, "low", 4));
         }
 
         @Test
         void breaksPriorityTiesByConfigOrder() {
-            var plan = PlacementPlanner.plan(Strategy.PRIORITY, 3,
+            var plan = PlacementPlanner.plan(Strategies.PRIORITY, 3,
                     List.of(fixed("b", 10, 5, null, 2), fixed("a", 10, 5, null, 1)));
             assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("a", 3));
         }
@@ -39,21 +39,21 @@ class PlacementPlannerTest {
     class Spread {
         @Test
         void splitsProportionallyToFreeRoom() {
-            var plan = PlacementPlanner.plan(Strategy.SPREAD, 10,
+            var plan = PlacementPlanner.plan(Strategies.SPREAD, 10,
                     List.of(fixed("a", 30, 0, null, 1), fixed("b", 10, 0, null, 2)));
             assertThat(plan).containsEntry("a", 8).containsEntry("b", 2);
         }
 
         @Test
         void aSingleWorkerGoesWhereTheMostRoomIs() {
-            var plan = PlacementPlanner.plan(Strategy.SPREAD, 1,
+            var plan = PlacementPlanner.plan(Strategies.SPREAD, 1,
                     List.of(fixed("a", 3, 0, null, 1), fixed("b", 10, 0, null, 2)));
             assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("b", 1));
         }
 
         @Test
         void neverPlacesMoreThanFitsAndSaysWhatIsLeft() {
-            var plan = PlacementPlanner.plan(Strategy.SPREAD, 50,
+            var plan = PlacementPlanner.plan(Strategies.SPREAD, 50,
                     List.of(fixed("a", 7, 0, null, 1), fixed("b", 3, 0, null, 2)));
             assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("a", 7, "b", 3));
         }
@@ -62,7 +62,7 @@ class PlacementPlannerTest {
     @Test
     @DisplayName("most-free puts the whole batch on the member with the most room, then spills over")
     void mostFree() {
-        var plan = PlacementPlanner.plan(Strategy.MOST_FREE, 12,
+        var plan = PlacementPlanner.plan(Strategies.MOST_FREE, 12,
                 List.of(fixed("a", 5, 0, null, 1), fixed("b", 10, 0, null, 2)));
         assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("b", 10, "a", 2));
     }
@@ -70,7 +70,7 @@ class PlacementPlannerTest {
     @Test
     @DisplayName("cheapest fills the lowest price first; members without a price come last")
     void cheapest() {
-        var plan = PlacementPlanner.plan(Strategy.CHEAPEST, 9, List.of(
+        var plan = PlacementPlanner.plan(Strategies.CHEAPEST, 9, List.of(
                 fixed("unpriced", 100, 99, null, 1), fixed("dear", 100, 0, 3.0, 2), fixed("cheap", 4, 0, 1.5, 3)));
         assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("cheap", 4, "dear", 5));
     }
@@ -78,7 +78,7 @@ class PlacementPlannerTest {
     @Test
     @DisplayName("an elastic member takes what fits nowhere else, even past its current free room")
     void elasticOverflow() {
-        var plan = PlacementPlanner.plan(Strategy.PRIORITY, 10, List.of(
+        var plan = PlacementPlanner.plan(Strategies.PRIORITY, 10, List.of(
                 fixed("fixed", 4, 10, null, 1), new Candidate("elastic", 1, Long.MAX_VALUE, 0, null, 2)));
         assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("fixed", 4, "elastic", 6));
     }
@@ -86,14 +86,14 @@ class PlacementPlannerTest {
     @Test
     @DisplayName("spread shares overflow evenly over elastic members up to their caps")
     void spreadOverflowEvenly() {
-        var plan = PlacementPlanner.plan(Strategy.SPREAD, 7, List.of(
+        var plan = PlacementPlanner.plan(Strategies.SPREAD, 7, List.of(
                 new Candidate("e1", 0, 100, 0, null, 1), new Candidate("e2", 0, 2, 0, null, 2)));
         assertThat(plan).containsExactlyInAnyOrderEntriesOf(Map.of("e1", 5, "e2", 2));
     }
 
     @Test
     void nothingFitsAnywhere() {
-        assertThat(PlacementPlanner.plan(Strategy.SPREAD, 5, List.of(fixed("a", 0, 0, null, 1)))).isEmpty();
-        assertThat(PlacementPlanner.plan(Strategy.PRIORITY, 5, List.of())).isEmpty();
+        assertThat(PlacementPlanner.plan(Strategies.SPREAD, 5, List.of(fixed("a", 0, 0, null, 1)))).isEmpty();
+        assertThat(PlacementPlanner.plan(Strategies.PRIORITY, 5, List.of())).isEmpty();
     }
 }

@@ -4,7 +4,8 @@ import dev.rayfederation.k8s.MemberCluster;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.WorkerPod;
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.federation.Federation;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.registry.NodeRecord;
@@ -34,7 +35,9 @@ class ReplacementTest {
             ResourceVector.ofQuantities(Map.of("CPU", "16")));
     private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 4,
             ResourceVector.ofQuantities(Map.of("CPU", "16")));
-    private NodeProvisioner provisioner;
+    private Federation provisioner;
+    private NodeRegistry registry;
+    private FederationMetrics metrics;
 
     @AfterEach
     void stop() {
@@ -45,15 +48,16 @@ class ReplacementTest {
         FederationConfig config = TestConfigs.config(
                 List.of(TestConfigs.cluster("aws-use1", "aws", 10), TestConfigs.cluster("gcp-usc1", "gcp", 0)),
                 List.of(new VirtualCluster("vc", ResourceVector.EMPTY)),
-                List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), 50, Strategy.PRIORITY, List.of("aws-use1", "gcp-usc1"))));
+                List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), 50, Strategies.PRIORITY, List.of("aws-use1", "gcp-usc1"))));
         Map<String, MemberCluster> members = new LinkedHashMap<>();
         members.put(aws.name(), aws);
         members.put(gcp.name(), gcp);
-        ReplacementPolicy fast = new ReplacementPolicy(Duration.ofMillis(200), Duration.ofSeconds(30), Duration.ofSeconds(60),
-                Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofMillis(50));
-        NodeRegistry registry = new NodeRegistry();
-        provisioner = new NodeProvisioner(config, members, registry, scheduler,
-                new FederationMetrics().observe(config, registry, members), fast, Clock.systemUTC());
+        config = TestConfigs.withReplacement(config, new FederationConfig.Replacement(Duration.ofMillis(200),
+                Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(30),
+                Duration.ofMinutes(10), Duration.ofMillis(50)));
+        registry = new NodeRegistry();
+        metrics = new FederationMetrics().observe(config, registry, members);
+        provisioner = new Federation(config, members, registry, scheduler, metrics, Clock.systemUTC());
         provisioner.start();
     }
 
@@ -76,13 +80,16 @@ class ReplacementTest {
                     .containsExactlyInAnyOrderElementsOf(first.created());
             assertThat(aws.pods()).isEmpty();
         });
-        List<NodeRecord> nodes = provisioner.registry().snapshot().nodes();
+        List<NodeRecord> nodes = provisioner.snapshot().nodes();
         assertThat(nodes).extracting(NodeRecord::id).containsExactlyInAnyOrderElementsOf(first.created());
         assertThat(nodes).allSatisfy(n -> {
             assertThat(n.member()).isEqualTo("gcp-usc1");
             assertThat(n.status()).isEqualTo("up-to-date");
         });
-        assertThat(provisioner.backoff().active("aws-use1", "cpu")).isPresent();
+        assertThat(provisioner.backoffs()).anySatisfy(b -> {
+            assertThat(b.member()).isEqualTo("aws-use1");
+            assertThat(b.pool()).isEqualTo("cpu");
+        });
 
         // while aws backs off for this pool, new workers avoid it despite its higher priority
         aws.stall(false);
@@ -102,9 +109,36 @@ class ReplacementTest {
         gcp.stall(true);
         CreateOutcome out = create(1);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            NodeRecord n = provisioner.registry().get(out.created().get(0)).orElseThrow();
+            NodeRecord n = registry.get(out.created().get(0)).orElseThrow();
             assertThat(n.reason()).contains("unschedulable");
         });
+        assertThat(aws.pods().size() + gcp.pods().size()).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("A worker that cannot move keeps one reason, is not counted as re-placed, and backs off once per attempt")
+    void aStuckWorkerDoesNotEscalate() {
+        start();
+        aws.stall(true);
+        gcp.stall(true);
+        String id = create(1).created().get(0);
+        // it moves once (aws → gcp, both stuck), then has nowhere to go while aws backs off
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(registry.get(id).orElseThrow().reason()).contains(Replacer.NO_ROOM));
+        String reason = registry.get(id).orElseThrow().reason();
+        // workers are checked every 50 ms; the back-offs last 30 s: nothing may change meanwhile
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(registry.get(id).orElseThrow().reason()).isEqualTo(reason);
+            assertThat(provisioner.backoffs()).hasSize(2).allSatisfy(b -> {
+                assertThat(b.failures()).isEqualTo(1);
+                assertThat(b.pause()).isEqualTo(Duration.ofSeconds(30));
+            });
+        });
+        assertThat(reason).startsWith("unschedulable").containsOnlyOnce("unschedulable:")
+                .containsOnlyOnce(Replacer.NO_ROOM);
+        String scrape = metrics.scrape();
+        assertThat(scrape).containsPattern("(?m)^ray_federation_replacements_total\\{member=\"aws-use1\",pool=\"cpu\"} 1\\.0$")
+                .doesNotContainPattern("(?m)^ray_federation_replacements_total\\{member=\"gcp-usc1\"[^}]*} [1-9]");
         assertThat(aws.pods().size() + gcp.pods().size()).isEqualTo(1);
     }
 }

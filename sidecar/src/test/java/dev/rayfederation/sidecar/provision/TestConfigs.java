@@ -4,7 +4,7 @@ import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 
 import java.util.List;
@@ -21,7 +21,7 @@ public final class TestConfigs {
                 FederationConfig.CapacityMode.AUTO, ResourceVector.EMPTY, "nvidia.com/gpu");
     }
 
-    public static Pool pool(String name, String vc, Map<String, String> resources, int maxWorkers, Strategy strategy,
+    public static Pool pool(String name, String vc, Map<String, String> resources, int maxWorkers, PlacementStrategy strategy,
                             List<String> clusters) {
         return new Pool(name, vc, name, ResourceVector.ofQuantities(resources), Map.of(), Map.of(), 0, maxWorkers,
                 strategy, clusters, Map.of(), Map.of());
@@ -32,5 +32,11 @@ public final class TestConfigs {
                 new FederationConfig.Api(new FederationConfig.HostPort("127.0.0.1", 0), null),
                 new FederationConfig.Management(new FederationConfig.HostPort("127.0.0.1", 0)),
                 clusters, vcs, pools, FederationConfig.Timing.defaults());
+    }
+
+    /** The same configuration with another replacement section. */
+    public static FederationConfig withReplacement(FederationConfig c, FederationConfig.Replacement replacement) {
+        return new FederationConfig(c.rayCluster(), c.api(), c.management(), c.clusters(), c.virtualClusters(),
+                c.pools(), c.timing(), c.resilience(), replacement);
     }
 }

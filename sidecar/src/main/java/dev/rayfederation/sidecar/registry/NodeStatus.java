@@ -1,10 +1,9 @@
-package dev.rayfederation.sidecar.provision;
+package dev.rayfederation.sidecar.registry;
 
 import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.sidecar.registry.RayTags;
 
 /**
- * The ray-node-status a worker pod stands for (DESIGN §4): {@code up-to-date} only when Running and Ready,
+ * The ray-node-status a worker pod stands for: {@code up-to-date} only when Running and Ready,
  * {@code update-failed} when it failed or cannot run, otherwise a short pending reason.
  */
 public final class NodeStatus {
@@ -47,5 +46,10 @@ public final class NodeStatus {
             return "pod " + pod.phase();
         }
         return null;
+    }
+
+    /** {@code r} updated with what its pod reports now: status, IP, binding and reason. */
+    public static NodeRecord observe(NodeRecord r, WorkerPod pod) {
+        return r.withObserved(of(pod), pod.podIp(), pod.bound(), reason(pod));
     }
 }

@@ -1,8 +1,9 @@
-package dev.rayfederation.sidecar.provision;
+package dev.rayfederation.sidecar.sync;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.sidecar.api.Json;
+import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.sidecar.json.Json;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,10 +53,12 @@ public final class StateStore {
                     n.requestCount(), n.resources().milli(), n.created().toString());
         }
 
-        NodeRecord toRecord(dev.rayfederation.k8s.WorkerShape shape) {
-            return new NodeRecord(id, nodeType, pool, virtualCluster, member, podName, tags, status, internalIp, null,
-                    NodeRecord.Phase.valueOf(phase), bound, requestId, requestHash, requestCount,
-                    new ResourceVector(resources), shape, Instant.parse(created), "last known state, from " + "the sidecar's state file");
+        NodeRecord toRecord(WorkerShape shape) {
+            return NodeRecord.builder().id(id).nodeType(nodeType).pool(pool).virtualCluster(virtualCluster)
+                    .member(member).podName(podName).tags(tags).status(status).internalIp(internalIp)
+                    .phase(NodeRecord.Phase.valueOf(phase)).bound(bound).requestId(requestId).requestHash(requestHash)
+                    .requestCount(requestCount).resources(new ResourceVector(resources)).shape(shape)
+                    .created(Instant.parse(created)).reason("last known state, from the sidecar's state file").build();
         }
     }
 

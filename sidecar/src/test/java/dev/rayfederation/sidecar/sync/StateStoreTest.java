@@ -1,10 +1,15 @@
-package dev.rayfederation.sidecar.provision;
+package dev.rayfederation.sidecar.sync;
 
 import dev.rayfederation.k8s.MemberCluster;
 import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.WorkerPod;
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
+import dev.rayfederation.sidecar.federation.Federation;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
+import dev.rayfederation.sidecar.provision.CreateOutcome;
+import dev.rayfederation.sidecar.provision.CreateRequest;
+import dev.rayfederation.sidecar.provision.FakeMemberCluster;
+import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.registry.NodeRecord;
@@ -38,21 +43,21 @@ class StateStoreTest {
     private final FederationConfig config = TestConfigs.config(
             List.of(TestConfigs.cluster("aws-use1", "aws", 0), TestConfigs.cluster("gcp-usc1", "gcp", 10)),
             List.of(new VirtualCluster("vc", ResourceVector.EMPTY)),
-            List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), 50, Strategy.PRIORITY, List.of("aws-use1", "gcp-usc1"))));
+            List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), 50, Strategies.PRIORITY, List.of("aws-use1", "gcp-usc1"))));
 
     @AfterEach
     void stop() {
         schedulers.forEach(ScheduledExecutorService::shutdownNow);
     }
 
-    private NodeProvisioner sidecar() {
+    private Federation sidecar() {
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
         schedulers.add(scheduler);
         Map<String, MemberCluster> members = new LinkedHashMap<>();
         members.put(aws.name(), aws);
         members.put(gcp.name(), gcp);
         NodeRegistry registry = new NodeRegistry();
-        NodeProvisioner p = new NodeProvisioner(config, members, registry, scheduler,
+        Federation p = new Federation(config, members, registry, scheduler,
                 new FederationMetrics().observe(config, registry, members));
         p.restore(new StateStore(dir.resolve("state.json")));
         p.start();
@@ -61,7 +66,7 @@ class StateStoreTest {
 
     @Test
     void nodesStayStaleAndTerminationsResumeAfterARestart() {
-        NodeProvisioner first = sidecar();
+        Federation first = sidecar();
         List<String> ids = first.create(new CreateRequest("cpu", 3, "r1", Map.of("k", "v"), Map.of(), Map.of(), Map.of(), "h1"))
                 .toCompletableFuture().join().created();
         assertThat(gcp.pods()).hasSize(3);
@@ -72,18 +77,18 @@ class StateStoreTest {
         first.flush();
         schedulers.get(0).shutdownNow(); // the old sidecar dies
 
-        NodeProvisioner second = sidecar();
+        Federation second = sidecar();
         await().atMost(Duration.ofSeconds(10)).until(second::ready);
-        List<NodeRecord> snapshot = second.registry().snapshot().nodes();
+        List<NodeRecord> snapshot = second.snapshot().nodes();
         assertThat(snapshot).extracting(NodeRecord::id).containsExactlyInAnyOrder(ids.get(1), ids.get(2));
-        assertThat(second.registry().snapshot().staleMembers()).containsExactly("gcp-usc1");
+        assertThat(second.snapshot().staleMembers()).containsExactly("gcp-usc1");
         assertThat(snapshot).allSatisfy(n -> assertThat(n.tags()).containsEntry("k", "v"));
 
         gcp.recover();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(gcp.pods()).extracting(WorkerPod::nodeId).containsExactlyInAnyOrder(ids.get(1), ids.get(2)));
-        assertThat(second.registry().snapshot().nodes()).hasSize(2);
-        assertThat(second.registry().snapshot().staleMembers()).isEmpty();
+        assertThat(second.snapshot().nodes()).hasSize(2);
+        assertThat(second.snapshot().staleMembers()).isEmpty();
         // a replay of the first request after the restart creates nothing and answers the ids it made
         CreateOutcome replay = second.create(new CreateRequest("cpu", 3, "r1", Map.of("k", "v"), Map.of(), Map.of(), Map.of(), "h1"))
                 .toCompletableFuture().join();

@@ -1,4 +1,4 @@
-package dev.rayfederation.sidecar.provision;
+package dev.rayfederation.sidecar.placement;
 
 import java.time.Clock;
 import java.time.Duration;

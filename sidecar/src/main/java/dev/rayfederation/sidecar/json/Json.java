@@ -1,4 +1,4 @@
-package dev.rayfederation.sidecar.api;
+package dev.rayfederation.sidecar.json;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

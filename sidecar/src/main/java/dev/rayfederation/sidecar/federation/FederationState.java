@@ -1,0 +1,37 @@
+package dev.rayfederation.sidecar.federation;
+
+import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.placement.CapacityBackoff;
+import dev.rayfederation.sidecar.registry.NodeRegistry;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A read-only view of the federation for those who only look: the API's views, metrics and readiness. Nothing
+ * reached through it changes what the sidecar does (members are exposed for their state, breaker and capacity).
+ */
+public interface FederationState {
+
+    FederationConfig config();
+
+    /** Members by name, in config order. */
+    Map<String, MemberCluster> members();
+
+    /** The live nodes at the current revision. */
+    NodeRegistry.Snapshot snapshot();
+
+    /** Ray resources the live nodes of a virtual cluster use, across all members. */
+    ResourceVector usage(String virtualCluster);
+
+    /** Every (member, pool) pair backing off now. */
+    List<CapacityBackoff.Entry> backoffs();
+
+    /** True once every member has synced or been marked unreachable. */
+    boolean ready();
+
+    /** Why the sidecar is not ready (empty when ready). */
+    List<String> notReadyReasons();
+}
