@@ -1,9 +1,9 @@
 package dev.rayfederation.bench;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.placement.Candidate;

@@ -1,7 +1,6 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 

@@ -1,9 +1,8 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.Breaker;
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
-import dev.rayfederation.k8s.ResilienceOptions;
+import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -79,7 +78,7 @@ final class CallGuard implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final RetryAfterWatch retryAfter;
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
-    private final dev.rayfederation.k8s.MemberCallObserver observer;
+    private final dev.rayfederation.k8s.resilience.MemberCallObserver observer;
     private volatile boolean closed;
 
     /**
@@ -96,7 +95,7 @@ final class CallGuard implements AutoCloseable {
     /** @param observer hears every attempt that was sent (metrics) */
     CallGuard(String member, ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own,
               ScheduledExecutorService timer, RetryAfterWatch retryAfter, ThreadFactory threadFactory,
-              dev.rayfederation.k8s.MemberCallObserver observer) {
+              dev.rayfederation.k8s.resilience.MemberCallObserver observer) {
         this.observer = observer;
         this.member = member;
         this.options = options;
@@ -247,7 +246,7 @@ final class CallGuard implements AutoCloseable {
         CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
         if (outcome != CallOutcome.NOT_SENT) {
             try {
-                observer.called(member, dev.rayfederation.k8s.MemberCallObserver.operation(call.op()), nanos,
+                observer.called(member, dev.rayfederation.k8s.resilience.MemberCallObserver.operation(call.op()), nanos,
                         outcome == CallOutcome.SUCCESS ? "ok" : outcome == CallOutcome.REQUEST_REJECTED ? "rejected" : "failure");
             } catch (RuntimeException e) {
                 LOG.warn("call observer failed: {}", e.toString());

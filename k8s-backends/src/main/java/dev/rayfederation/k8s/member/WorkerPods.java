@@ -2,9 +2,8 @@ package dev.rayfederation.k8s.member;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodContract;
 import dev.rayfederation.k8s.capacity.PodRequests;
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;

@@ -1,9 +1,9 @@
 package dev.rayfederation.sidecar.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.provision.NodeProvisioner;

@@ -1,13 +1,13 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodListener;
-import dev.rayfederation.k8s.WorkerPodRenderer;
-import dev.rayfederation.k8s.WorkerPodSpec;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.member.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPodListener;
+import dev.rayfederation.k8s.render.WorkerPodRenderer;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
@@ -361,8 +361,8 @@ public final class NodeProvisioner {
                 if (room < allowed) {
                     allowed = (int) room;
                     why = "virtual cluster " + pool.virtualCluster() + " quota " + q.getKey() + "="
-                            + dev.rayfederation.k8s.Quantities.fromMilli(q.getValue()) + " with "
-                            + dev.rayfederation.k8s.Quantities.fromMilli(used.get(q.getKey())) + " in use";
+                            + dev.rayfederation.k8s.resources.Quantities.fromMilli(q.getValue()) + " with "
+                            + dev.rayfederation.k8s.resources.Quantities.fromMilli(used.get(q.getKey())) + " in use";
                 }
             }
         }
@@ -385,7 +385,7 @@ public final class NodeProvisioner {
             long nodeFit = capacity.nodeFit(shape, registry.unboundReservations(m), Math.max(wanted, 1));
             long freeNow = Math.min(nodeFit, capFit);
             long room = cluster.elastic() ? capFit : freeNow;
-            if (member.breaker().state() == dev.rayfederation.k8s.BreakerStatus.State.HALF_OPEN) {
+            if (member.breaker().state() == dev.rayfederation.k8s.resilience.BreakerStatus.State.HALF_OPEN) {
                 // only a few trial calls pass a half-open breaker: send no more workers than that
                 long trials = config.resilience().breaker().halfOpenCalls();
                 freeNow = Math.min(freeNow, trials);
@@ -454,7 +454,7 @@ public final class NodeProvisioner {
             Optional<CapacityBackoff.Entry> off = backoff.active(m, pool.name());
             if (off.isPresent()) {
                 why.add(m + " backing off until " + off.get().until() + " (" + off.get().reason() + ")");
-            } else if (c.isEmpty() && member.breaker().state() == dev.rayfederation.k8s.BreakerStatus.State.OPEN) {
+            } else if (c.isEmpty() && member.breaker().state() == dev.rayfederation.k8s.resilience.BreakerStatus.State.OPEN) {
                 why.add(m + " breaker " + member.breaker().scope() + " open since " + member.breaker().since()
                         + (member.breaker().reason() == null ? "" : " (" + member.breaker().reason() + ")"));
             } else if (c.isEmpty()) {

@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPod;
 import dev.rayfederation.sidecar.registry.RayTags;
 
 /**

@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.provision;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.api.Json;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import org.slf4j.Logger;
@@ -52,7 +52,7 @@ public final class StateStore {
                     n.requestCount(), n.resources().milli(), n.created().toString());
         }
 
-        NodeRecord toRecord(dev.rayfederation.k8s.WorkerShape shape) {
+        NodeRecord toRecord(dev.rayfederation.k8s.resources.WorkerShape shape) {
             return new NodeRecord(id, nodeType, pool, virtualCluster, member, podName, tags, status, internalIp, null,
                     NodeRecord.Phase.valueOf(phase), bound, requestId, requestHash, requestCount,
                     new ResourceVector(resources), shape, Instant.parse(created), "last known state, from " + "the sidecar's state file");

@@ -1,12 +1,12 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.render;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rayfederation.k8s.capacity.PodRequests;
-import dev.rayfederation.k8s.render.PodTemplates;
-import dev.rayfederation.k8s.render.RayStartCommand;
-import dev.rayfederation.k8s.render.StrategicMerge;
-import dev.rayfederation.k8s.render.WorkerContainers;
+import dev.rayfederation.k8s.resources.Quantities;
+import dev.rayfederation.k8s.resources.ResourceNames;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ObjectMeta;

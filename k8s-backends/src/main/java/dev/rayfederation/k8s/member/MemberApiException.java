@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
 
 /**
  * A call to a member's Kubernetes API failed, or the member could not be reached at all. Carries what the
