@@ -332,7 +332,7 @@ final class CallGuard implements AutoCloseable {
     }
 
     private MemberApiException closedFailure(String op) {
-        return new MemberApiException(member, op, 0, "member closed", null);
+        return new MemberApiException(member, op, 0, MemberApiException.Kind.OTHER, null, "member closed", null);
     }
 
     /**
@@ -345,12 +345,14 @@ final class CallGuard implements AutoCloseable {
             return refused;
         }
         if (e instanceof MemberApiException m) {
-            return suffix.isEmpty() ? m : new MemberApiException(member, op, m.statusCode(), describe(m) + suffix, m);
+            return suffix.isEmpty() ? m
+                    : new MemberApiException(member, op, m.statusCode(), m.kind(), m.serverMessage(), describe(m) + suffix, m);
         }
         if (e instanceof RuntimeException r && ApiFailures.outcome(r) == CallOutcome.NOT_SENT) {
             return r;
         }
-        return new MemberApiException(member, op, ApiFailures.status(e), describe(e) + suffix, e);
+        return new MemberApiException(member, op, ApiFailures.status(e), ApiFailures.kind(e), ApiFailures.serverMessage(e),
+                describe(e) + suffix, e);
     }
 
     /** Short and credential-free: "HTTP 503: ...", "cannot connect (...)", "no answer within 2s". */

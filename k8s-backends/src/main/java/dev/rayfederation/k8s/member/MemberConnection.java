@@ -122,7 +122,7 @@ final class MemberConnection implements AutoCloseable {
         }
         synchronized (this) {
             if (closed) {
-                throw new MemberApiException(spec.name(), "connect", 0, "member closed", null);
+                throw closedFailure("connect");
             }
             if (client == null) {
                 client = clientFactory.get();
@@ -141,7 +141,7 @@ final class MemberConnection implements AutoCloseable {
         closeQuietly(attempting);
         closeQuietly(informers);
         closeClient();
-        firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", 0, "member closed", null));
+        firstSync.completeExceptionally(closedFailure("start"));
     }
 
     // ---- connection attempts -------------------------------------------------------------------------
@@ -188,7 +188,8 @@ final class MemberConnection implements AutoCloseable {
                 : "cannot sync with the API server " + server() + ": " + ApiFailures.describe(cause);
         closeClient();
         transition(MemberState.UNREACHABLE, reason);
-        firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), reason, cause));
+        firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), ApiFailures.kind(cause),
+                ApiFailures.serverMessage(cause), reason, cause));
         LOG.warn("member {}: unreachable, retrying in {}: {}", spec.name(), seconds(options.retryInterval()), reason);
         schedule(this::attempt, options.retryInterval());
     }
@@ -339,6 +340,10 @@ final class MemberConnection implements AutoCloseable {
         } catch (RejectedExecutionException e) {
             // closed
         }
+    }
+
+    private MemberApiException closedFailure(String op) {
+        return new MemberApiException(spec.name(), op, 0, MemberApiException.Kind.OTHER, null, "member closed", null);
     }
 
     private static void closeQuietly(MemberInformers set) {

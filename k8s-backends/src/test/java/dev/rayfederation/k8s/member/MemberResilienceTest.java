@@ -494,6 +494,64 @@ class MemberResilienceTest {
     }
 
     @Nested
+    @DisplayName("Refusals of a pod by the member")
+    class Refusals {
+
+        Fronted aws;
+        MemberCluster member;
+
+        @BeforeEach
+        void start() throws Exception {
+            aws = new Fronted("aws-use1");
+            member = aws.member("aws", options(resilience(BREAKER, 3), Duration.ofSeconds(5)));
+        }
+
+        /** Creates of the pod of {@code nodeId} are answered with {@code answer}; returns the refusal the caller sees. */
+        MemberApiException refusal(String nodeId, ResponseDefinitionBuilder answer) throws Exception {
+            aws.front.stubFor(post(urlPathEqualTo(PODS)).atPriority(1)
+                    .withRequestBody(matchingJsonPath("$.metadata.name", equalTo("demo-cpu-small-" + nodeId)))
+                    .willReturn(answer));
+            Throwable failure = failureOf(member.createWorker(worker(nodeId, member.name())));
+            assertThat(failure).isInstanceOf(MemberApiException.class).isNotInstanceOf(CallRefusedException.class);
+            return (MemberApiException) failure;
+        }
+
+        @Test
+        @DisplayName("invalid pods, policy denials and a full quota reach the caller classified, with the API server's words")
+        void refusalsAreClassifiedWithTheServersMessage() throws Exception {
+            String invalid = "Pod \\\"demo-cpu-small-bad-1\\\" is invalid: spec.containers[0].imagePullPolicy: Unsupported value: \\\"Sometimes\\\"";
+            String podSecurity = "pods \\\"demo-cpu-small-bad-2\\\" is forbidden: violates PodSecurity \\\"restricted:latest\\\": "
+                    + "allowPrivilegeEscalation != false";
+            String priorityClass = "pods \\\"demo-cpu-small-bad-3\\\" is forbidden: no PriorityClass with name ray-high was found";
+            String webhook = "admission webhook \\\"policy.example.com\\\" denied the request: images must come from our registry";
+            String quota = "pods \\\"demo-cpu-small-bad-5\\\" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8";
+
+            MemberApiException e1 = refusal("bad-1", status(422, "Invalid", invalid));
+            MemberApiException e2 = refusal("bad-2", status(403, "Forbidden", podSecurity));
+            MemberApiException e3 = refusal("bad-3", status(403, "Forbidden", priorityClass));
+            MemberApiException e4 = refusal("bad-4", status(403, "Forbidden", webhook));
+            MemberApiException e5 = refusal("bad-5", status(403, "Forbidden", quota));
+
+            assertThat(List.of(e1, e2, e3, e4, e5)).extracting(MemberApiException::kind).containsExactly(
+                    MemberApiException.Kind.INVALID, MemberApiException.Kind.FORBIDDEN_BY_POLICY,
+                    MemberApiException.Kind.FORBIDDEN_BY_POLICY, MemberApiException.Kind.FORBIDDEN_BY_POLICY,
+                    MemberApiException.Kind.QUOTA_EXCEEDED);
+            assertThat(List.of(e1, e2, e3, e4)).allMatch(MemberApiException::configurationFault);
+            assertThat(e5.configurationFault()).as("a full quota is the member's capacity").isFalse();
+            assertThat(e1.serverMessage()).isEqualTo("Pod \"demo-cpu-small-bad-1\" is invalid: spec.containers[0].imagePullPolicy: "
+                    + "Unsupported value: \"Sometimes\"");
+            assertThat(e3.serverMessage()).isEqualTo("pods \"demo-cpu-small-bad-3\" is forbidden: no PriorityClass with name ray-high was found");
+            assertThat(e5.serverMessage()).startsWith("pods \"demo-cpu-small-bad-5\" is forbidden: exceeded quota: compute");
+            assertThat(List.of(e1, e2, e3, e4, e5)).noneMatch(MemberApiException::retryable);
+
+            assertThat(aws.creates()).as("none retried").isEqualTo(5);
+            assertThat(member.breaker().state()).as("no outage").isEqualTo(BreakerStatus.State.CLOSED);
+            assertThat(member.state()).isEqualTo(MemberState.HEALTHY);
+            assertThat(join(member.createWorker(nextWorker(member))).member()).isEqualTo(member.name());
+        }
+    }
+
+    @Nested
     @DisplayName("Start-up access checks")
     class StartUp {
 
