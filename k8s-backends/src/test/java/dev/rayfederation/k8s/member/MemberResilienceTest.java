@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -113,10 +114,16 @@ class MemberResilienceTest {
         final Path kubeconfig;
 
         Fronted(String name) {
+            this(name, 4);
+        }
+
+        /** @param threads how many requests the front answers at once */
+        Fronted(String name, int threads) {
             server = MockMember.start(name, dir).withNamespace(NS).withNodes(node(name + "-1").cpu("64").memory("256Gi").build());
             servers.add(server);
             front = new WireMockServer(wireMockConfig().bindAddress("127.0.0.1").dynamicPort()
-                    .asynchronousResponseEnabled(true).asynchronousResponseThreads(4));
+                    .containerThreads(Math.max(threads, 4) + 10)
+                    .asynchronousResponseEnabled(true).asynchronousResponseThreads(threads));
             front.start();
             servers.add(front::stop);
             front.stubFor(any(anyUrl()).atPriority(10).willReturn(aResponse().proxiedFrom("http://127.0.0.1:" + server.port())));
@@ -490,6 +497,39 @@ class MemberResilienceTest {
                     .withRequestBody(matchingJsonPath("$.metadata.name", equalTo("demo-cpu-small-n-invalid")))))
                     .as("not retried").isEqualTo(4);
             assertThat(aws.requests(deleteRequestedFor(urlPathEqualTo(PODS + "/demo-cpu-small-gone-0")))).isEqualTo(1);
+        }
+    }
+
+    @Nested
+    @DisplayName("A burst of creates beyond the member's concurrency limit")
+    class Bursts {
+
+        @Test
+        @DisplayName("300 creates at once against 16 call slots and 50ms answers: every worker is created, none refused")
+        void everyCreateOfABurstWaitsItsTurn() throws Exception {
+            Fronted aws = new Fronted("aws-use1", 32);
+            ResilienceOptions sixteenSlots = new ResilienceOptions(BREAKER, new BulkheadSettings(16, PATIENCE),
+                    new RateLimitSettings(1000, PATIENCE), RetrySettings.defaults());
+            MemberCluster member = aws.member("aws", options(sixteenSlots, Duration.ofSeconds(10)));
+            aws.onCreate(aResponse().proxiedFrom("http://127.0.0.1:" + aws.server.port()).withFixedDelay(50));
+
+            List<CompletableFuture<WorkerPod>> creates = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                creates.add(member.createWorker(nextWorker(member)).toCompletableFuture());
+            }
+            List<String> refused = new ArrayList<>();
+            for (CompletableFuture<WorkerPod> c : creates) {
+                try {
+                    c.get(PATIENCE.toSeconds() * 2, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    refused.add(e.getCause().getMessage());
+                }
+            }
+
+            assertThat(refused).as("creates refused").isEmpty();
+            assertThat(aws.server.admin().pods().inNamespace(NS).list().getItems()).hasSize(300);
+            assertThat(aws.creates()).as("each sent once").isEqualTo(300);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.CLOSED);
         }
     }
 
