@@ -1,7 +1,7 @@
 package dev.rayfederation.bench;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.FederationConfig;
 

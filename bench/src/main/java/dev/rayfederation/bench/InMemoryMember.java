@@ -1,16 +1,16 @@
 package dev.rayfederation.bench;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodListener;
-import dev.rayfederation.k8s.WorkerPodRenderer;
-import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.capacity.CapacityView;
 import dev.rayfederation.k8s.capacity.NodeCapacity;
 import dev.rayfederation.k8s.capacity.NodeRoom;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberClusterSpec;
+import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.k8s.member.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPodListener;
+import dev.rayfederation.k8s.render.WorkerPodRenderer;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.ResourceVector;
 
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.rayfederation.bench;
 
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.api.NodesView;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;

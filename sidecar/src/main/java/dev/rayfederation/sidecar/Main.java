@@ -1,10 +1,10 @@
 package dev.rayfederation.sidecar;
 
-import dev.rayfederation.k8s.BreakerRegistry;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberClusterOptions;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.MemberClusters;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberClusterOptions;
+import dev.rayfederation.k8s.member.MemberClusterSpec;
+import dev.rayfederation.k8s.member.MemberClusters;
+import dev.rayfederation.k8s.resilience.BreakerRegistry;
 import dev.rayfederation.sidecar.api.ApiServer;
 import dev.rayfederation.sidecar.api.ManagementServer;
 import dev.rayfederation.sidecar.config.ConfigException;

@@ -1,7 +1,7 @@
 package dev.rayfederation.k8s.capacity;
 
-import dev.rayfederation.k8s.ResourceNames;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resources.ResourceNames;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
 import io.fabric8.kubernetes.api.model.Taint;

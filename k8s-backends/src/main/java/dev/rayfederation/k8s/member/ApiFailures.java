@@ -1,7 +1,6 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
@@ -79,6 +78,28 @@ final class ApiFailures {
             }
         }
         return Duration.ZERO;
+    }
+
+    /** The API server's message (its Status' {@code message}) anywhere in the cause chain; null when none. */
+    static String serverMessage(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof MemberApiException m && m.serverMessage() != null) {
+                return m.serverMessage();
+            }
+            if (c instanceof KubernetesClientException k && k.getCode() > 0) {
+                return k.getStatus() == null ? null : k.getStatus().getMessage();
+            }
+        }
+        return null;
+    }
+
+    /** What kind of failure this is, for the caller (see {@link MemberApiException.Kind#of}). */
+    static MemberApiException.Kind kind(Throwable t) {
+        Throwable e = unwrap(t);
+        if (e instanceof MemberApiException m) {
+            return m.kind();
+        }
+        return MemberApiException.Kind.of(status(e), serverMessage(e));
     }
 
     static boolean forbidden(Throwable t) {

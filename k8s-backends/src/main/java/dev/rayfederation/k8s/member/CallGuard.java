@@ -1,11 +1,8 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.Breaker;
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
-import dev.rayfederation.k8s.ResilienceOptions;
-import io.github.resilience4j.bulkhead.Bulkhead;
-import io.github.resilience4j.bulkhead.BulkheadConfig;
+import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import org.slf4j.Logger;
@@ -18,10 +15,10 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -37,26 +34,30 @@ import java.util.function.Supplier;
  *       ({@link CallRefusedException}), without a permit, a thread or the network;</li>
  *   <li><b>rate limit</b> ({@code requestsPerSecond}): the attempt reserves its turn and waits for it on the
  *       member's timer, holding no thread; it is refused when its turn is more than {@code rateLimit.maxWait} away;</li>
- *   <li><b>bulkhead</b>: at most {@code maxConcurrentCalls} requests to the member are in flight; an attempt waits
- *       up to {@code bulkhead.maxWait} for a slot (on one of as many extra threads) and is then refused;</li>
+ *   <li><b>bulkhead</b>: at most {@code maxConcurrentCalls} requests to the member are in flight; an attempt that
+ *       finds them all taken waits its turn, first come first served and without holding a thread, in a queue of
+ *       at most {@value #MAX_QUEUED_PER_SLOT} × {@code maxConcurrentCalls} attempts, for up to
+ *       {@code bulkhead.maxWait}; only a full queue or that deadline refuses it ({@link CallSlots});</li>
  *   <li><b>cloud breaker, then member breaker</b>: each gives a permit (a half-open breaker has only a few);</li>
  *   <li><b>the request</b>, which ends after the request timeout even when the HTTP client does not notice;</li>
  *   <li><b>recording</b> in both breakers, as {@link ApiFailures#outcome} classifies it: no answer (refused, reset,
  *       timeout), 408, 429 and 5xx are failures; other 4xx (404, 409, 400, 422, 403) are successes for the breakers
  *       and errors for the caller; our own errors (member closed, unreadable kubeconfig) are not recorded.</li>
  * </ol>
- * An idempotent call ({@link Retry#IDEMPOTENT}) whose attempt failed in a way that may pass (a breaker failure, or
- * a full bulkhead) starts again at step 1 after a jittered exponential backoff, or after the API server's
+ * An idempotent call ({@link Retry#IDEMPOTENT}) whose attempt failed in a way that may pass (a breaker failure)
+ * starts again at step 1 after a jittered exponential backoff, or after the API server's
  * Retry-After when that is longer (a Retry-After beyond {@code retries.maxRetryAfter} ends the call at once). Retry
  * is the outermost layer, as in Resilience4j's own decorator order, so that every attempt is rate limited, holds a
  * bulkhead slot only while in flight, is seen by the breakers, and an opening breaker stops the retries.
- * A refusal by a breaker or the rate limit is final: the caller learns at once that nothing was sent.
+ * A refusal by a breaker, the rate limit or the bulkhead is final: the caller learns that nothing was sent.
  *
  * <p>Callers never block: {@link #call} returns at once; requests run on "member-NAME-io-N" threads.
  */
 final class CallGuard implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CallGuard.class);
+    /** How many attempts may wait for a call slot, per slot: 1,024 behind the default 16 slots. */
+    static final int MAX_QUEUED_PER_SLOT = 64;
 
     /** Whether a call may be repeated after a failure that may pass. */
     enum Retry {
@@ -74,12 +75,12 @@ final class CallGuard implements AutoCloseable {
     private final Duration requestTimeout;
     private final List<Breaker> breakers;
     private final RateLimiter rateLimiter;
-    private final Bulkhead bulkhead;
+    private final CallSlots slots;
     private final ThreadPoolExecutor threads;
     private final ScheduledExecutorService timer;
     private final RetryAfterWatch retryAfter;
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
-    private final dev.rayfederation.k8s.MemberCallObserver observer;
+    private final dev.rayfederation.k8s.resilience.MemberCallObserver observer;
     private volatile boolean closed;
 
     /**
@@ -96,7 +97,7 @@ final class CallGuard implements AutoCloseable {
     /** @param observer hears every attempt that was sent (metrics) */
     CallGuard(String member, ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own,
               ScheduledExecutorService timer, RetryAfterWatch retryAfter, ThreadFactory threadFactory,
-              dev.rayfederation.k8s.MemberCallObserver observer) {
+              dev.rayfederation.k8s.resilience.MemberCallObserver observer) {
         this.observer = observer;
         this.member = member;
         this.options = options;
@@ -112,14 +113,12 @@ final class CallGuard implements AutoCloseable {
                 .writableStackTraceEnabled(false)
                 .build());
         ResilienceOptions.BulkheadSettings slots = options.bulkhead();
-        this.bulkhead = Bulkhead.of(Breaker.MEMBER_PREFIX + member, BulkheadConfig.custom()
-                .maxConcurrentCalls(slots.maxConcurrentCalls())
-                .maxWaitDuration(slots.maxWait())
-                .writableStackTraceEnabled(false)
-                .build());
-        // as many threads again as there are slots: those wait (up to bulkhead.maxWait) for a slot
-        this.threads = new ThreadPoolExecutor(0, 2 * slots.maxConcurrentCalls(), 60, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), threadFactory);
+        this.slots = new CallSlots(slots.maxConcurrentCalls(), MAX_QUEUED_PER_SLOT * slots.maxConcurrentCalls(),
+                slots.maxWait(), timer);
+        // one thread per slot: an attempt gets a thread only once it holds a slot
+        this.threads = new ThreadPoolExecutor(slots.maxConcurrentCalls(), slots.maxConcurrentCalls(), 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), threadFactory);
+        this.threads.allowCoreThreadTimeOut(true);
     }
 
     /**
@@ -179,28 +178,37 @@ final class CallGuard implements AutoCloseable {
         }
     }
 
+    /** Waits for a call slot (without a thread), then runs the attempt on a call thread. */
     private <T> void dispatch(Call<T> call, int n) {
-        try {
-            threads.execute(() -> run(call, n));
-        } catch (RejectedExecutionException e) {
-            if (closed) {
-                call.result().completeExceptionally(closedFailure(call.op()));
-            } else {
-                retryOrFail(call, n, bulkheadFull(call.op()));
+        boolean admitted = slots.acquire(new CallSlots.Waiter() {
+            @Override
+            public void granted() {
+                try {
+                    threads.execute(() -> run(call, n));
+                } catch (RejectedExecutionException e) {
+                    slots.release();
+                    call.result().completeExceptionally(closedFailure(call.op()));
+                }
             }
+
+            @Override
+            public void timedOut() {
+                call.result().completeExceptionally(bulkheadFull(call.op()));
+            }
+        });
+        if (!admitted) {
+            call.result().completeExceptionally(new CallRefusedException(member, call.op(), "bulkhead", "all "
+                    + options.bulkhead().maxConcurrentCalls() + " call slots of the member are taken and "
+                    + MAX_QUEUED_PER_SLOT * options.bulkhead().maxConcurrentCalls() + " more calls wait for one"));
         }
     }
 
-    /** On a call thread: bulkhead slot, breaker permits, the request with its deadline, recording. */
+    /** On a call thread, holding a call slot: breaker permits, the request with its deadline, recording. */
     private <T> void run(Call<T> call, int n) {
-        if (call.result().isDone()) {
-            return;
-        }
-        if (!bulkhead.tryAcquirePermission()) {
-            retryOrFail(call, n, bulkheadFull(call.op()));
-            return;
-        }
         try {
+            if (call.result().isDone()) {
+                return;
+            }
             CallRefusedException refused = acquireBreakers(call.op());
             if (refused != null) {
                 call.result().completeExceptionally(refused);
@@ -223,7 +231,7 @@ final class CallGuard implements AutoCloseable {
             }
             settle(call, n, settled, value, failure, System.nanoTime() - start);
         } finally {
-            bulkhead.onComplete();
+            slots.release();
         }
     }
 
@@ -247,7 +255,7 @@ final class CallGuard implements AutoCloseable {
         CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
         if (outcome != CallOutcome.NOT_SENT) {
             try {
-                observer.called(member, dev.rayfederation.k8s.MemberCallObserver.operation(call.op()), nanos,
+                observer.called(member, dev.rayfederation.k8s.resilience.MemberCallObserver.operation(call.op()), nanos,
                         outcome == CallOutcome.SUCCESS ? "ok" : outcome == CallOutcome.REQUEST_REJECTED ? "rejected" : "failure");
             } catch (RuntimeException e) {
                 LOG.warn("call observer failed: {}", e.toString());
@@ -333,7 +341,7 @@ final class CallGuard implements AutoCloseable {
     }
 
     private MemberApiException closedFailure(String op) {
-        return new MemberApiException(member, op, 0, "member closed", null);
+        return new MemberApiException(member, op, 0, MemberApiException.Kind.OTHER, null, "member closed", null);
     }
 
     /**
@@ -346,12 +354,14 @@ final class CallGuard implements AutoCloseable {
             return refused;
         }
         if (e instanceof MemberApiException m) {
-            return suffix.isEmpty() ? m : new MemberApiException(member, op, m.statusCode(), describe(m) + suffix, m);
+            return suffix.isEmpty() ? m
+                    : new MemberApiException(member, op, m.statusCode(), m.kind(), m.serverMessage(), describe(m) + suffix, m);
         }
         if (e instanceof RuntimeException r && ApiFailures.outcome(r) == CallOutcome.NOT_SENT) {
             return r;
         }
-        return new MemberApiException(member, op, ApiFailures.status(e), describe(e) + suffix, e);
+        return new MemberApiException(member, op, ApiFailures.status(e), ApiFailures.kind(e), ApiFailures.serverMessage(e),
+                describe(e) + suffix, e);
     }
 
     /** Short and credential-free: "HTTP 503: ...", "cannot connect (...)", "no answer within 2s". */

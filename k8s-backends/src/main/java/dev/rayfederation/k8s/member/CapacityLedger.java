@@ -1,9 +1,9 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.ResourceVector;
 import dev.rayfederation.k8s.capacity.NodeCapacity;
 import dev.rayfederation.k8s.capacity.NodeRoom;
 import dev.rayfederation.k8s.capacity.PodUsage;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 

@@ -1,7 +1,6 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.WorkerPodContract;
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.ListOptions;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;

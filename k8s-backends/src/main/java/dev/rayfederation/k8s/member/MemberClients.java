@@ -1,7 +1,5 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.MemberClusterOptions;
-import dev.rayfederation.k8s.MemberClusterSpec;
 import io.fabric8.kubernetes.api.model.NamedContext;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;

@@ -1,9 +1,7 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.MemberClusterOptions;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPodContract;
+import dev.rayfederation.k8s.render.WorkerPodContract;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;

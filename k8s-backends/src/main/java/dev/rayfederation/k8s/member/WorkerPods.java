@@ -1,10 +1,9 @@
 package dev.rayfederation.k8s.member;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodContract;
 import dev.rayfederation.k8s.capacity.PodRequests;
+import dev.rayfederation.k8s.render.Json;
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -22,7 +21,6 @@ import java.util.Set;
 /** Translates fabric8 Pods of our workers into {@link WorkerPod} records. */
 public final class WorkerPods {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> IMAGE_PULL = Set.of("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName");
     private static final Set<String> CRASH_LOOP = Set.of("CrashLoopBackOff", "CreateContainerError", "CreateContainerConfigError", "RunContainerError");
 
@@ -122,7 +120,7 @@ public final class WorkerPods {
             return Map.of();
         }
         try {
-            Map<String, String> tags = JSON.readValue(json, new TypeReference<Map<String, String>>() {
+            Map<String, String> tags = Json.MAPPER.readValue(json, new TypeReference<Map<String, String>>() {
             });
             return tags == null ? Map.of() : Map.copyOf(tags);
         } catch (Exception e) {

@@ -2,10 +2,10 @@ package dev.rayfederation.k8s.render;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rayfederation.k8s.ResourceNames;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPodContract;
-import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.ResourceNames;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.render.WorkerPodContract;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;

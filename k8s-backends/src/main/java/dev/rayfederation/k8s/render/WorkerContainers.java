@@ -1,6 +1,5 @@
 package dev.rayfederation.k8s.render;
 
-import dev.rayfederation.k8s.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 

@@ -1,7 +1,7 @@
 package dev.rayfederation.k8s.capacity;
 
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;

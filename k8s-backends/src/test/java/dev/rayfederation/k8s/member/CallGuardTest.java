@@ -1,15 +1,14 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.Breaker;
-import dev.rayfederation.k8s.BreakerRegistry;
-import dev.rayfederation.k8s.BreakerStatus;
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
-import dev.rayfederation.k8s.ResilienceOptions;
-import dev.rayfederation.k8s.ResilienceOptions.BreakerSettings;
-import dev.rayfederation.k8s.ResilienceOptions.BulkheadSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RateLimitSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.BreakerRegistry;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RateLimitSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,17 +1,9 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberApiException;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberClusterOptions;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.MemberClusters;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodListener;
-import dev.rayfederation.k8s.WorkerPodSpec;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;

@@ -6,23 +6,17 @@ import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
-import dev.rayfederation.k8s.BreakerRegistry;
-import dev.rayfederation.k8s.BreakerStatus;
-import dev.rayfederation.k8s.BreakerTransition;
-import dev.rayfederation.k8s.CallRefusedException;
-import dev.rayfederation.k8s.MemberApiException;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberClusterOptions;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.MemberClusters;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResilienceOptions;
-import dev.rayfederation.k8s.ResilienceOptions.BreakerSettings;
-import dev.rayfederation.k8s.ResilienceOptions.BulkheadSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RateLimitSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RetrySettings;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.resilience.BreakerRegistry;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
+import dev.rayfederation.k8s.resilience.BreakerTransition;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RateLimitSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -35,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -119,10 +114,16 @@ class MemberResilienceTest {
         final Path kubeconfig;
 
         Fronted(String name) {
+            this(name, 4);
+        }
+
+        /** @param threads how many requests the front answers at once */
+        Fronted(String name, int threads) {
             server = MockMember.start(name, dir).withNamespace(NS).withNodes(node(name + "-1").cpu("64").memory("256Gi").build());
             servers.add(server);
             front = new WireMockServer(wireMockConfig().bindAddress("127.0.0.1").dynamicPort()
-                    .asynchronousResponseEnabled(true).asynchronousResponseThreads(4));
+                    .containerThreads(Math.max(threads, 4) + 10)
+                    .asynchronousResponseEnabled(true).asynchronousResponseThreads(threads));
             front.start();
             servers.add(front::stop);
             front.stubFor(any(anyUrl()).atPriority(10).willReturn(aResponse().proxiedFrom("http://127.0.0.1:" + server.port())));
@@ -496,6 +497,97 @@ class MemberResilienceTest {
                     .withRequestBody(matchingJsonPath("$.metadata.name", equalTo("demo-cpu-small-n-invalid")))))
                     .as("not retried").isEqualTo(4);
             assertThat(aws.requests(deleteRequestedFor(urlPathEqualTo(PODS + "/demo-cpu-small-gone-0")))).isEqualTo(1);
+        }
+    }
+
+    @Nested
+    @DisplayName("A burst of creates beyond the member's concurrency limit")
+    class Bursts {
+
+        @Test
+        @DisplayName("300 creates at once against 16 call slots and 50ms answers: every worker is created, none refused")
+        void everyCreateOfABurstWaitsItsTurn() throws Exception {
+            Fronted aws = new Fronted("aws-use1", 32);
+            ResilienceOptions sixteenSlots = new ResilienceOptions(BREAKER, new BulkheadSettings(16, PATIENCE),
+                    new RateLimitSettings(1000, PATIENCE), RetrySettings.defaults());
+            MemberCluster member = aws.member("aws", options(sixteenSlots, Duration.ofSeconds(10)));
+            aws.onCreate(aResponse().proxiedFrom("http://127.0.0.1:" + aws.server.port()).withFixedDelay(50));
+
+            List<CompletableFuture<WorkerPod>> creates = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                creates.add(member.createWorker(nextWorker(member)).toCompletableFuture());
+            }
+            List<String> refused = new ArrayList<>();
+            for (CompletableFuture<WorkerPod> c : creates) {
+                try {
+                    c.get(PATIENCE.toSeconds() * 2, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    refused.add(e.getCause().getMessage());
+                }
+            }
+
+            assertThat(refused).as("creates refused").isEmpty();
+            assertThat(aws.server.admin().pods().inNamespace(NS).list().getItems()).hasSize(300);
+            assertThat(aws.creates()).as("each sent once").isEqualTo(300);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.CLOSED);
+        }
+    }
+
+    @Nested
+    @DisplayName("Refusals of a pod by the member")
+    class Refusals {
+
+        Fronted aws;
+        MemberCluster member;
+
+        @BeforeEach
+        void start() throws Exception {
+            aws = new Fronted("aws-use1");
+            member = aws.member("aws", options(resilience(BREAKER, 3), Duration.ofSeconds(5)));
+        }
+
+        /** Creates of the pod of {@code nodeId} are answered with {@code answer}; returns the refusal the caller sees. */
+        MemberApiException refusal(String nodeId, ResponseDefinitionBuilder answer) throws Exception {
+            aws.front.stubFor(post(urlPathEqualTo(PODS)).atPriority(1)
+                    .withRequestBody(matchingJsonPath("$.metadata.name", equalTo("demo-cpu-small-" + nodeId)))
+                    .willReturn(answer));
+            Throwable failure = failureOf(member.createWorker(worker(nodeId, member.name())));
+            assertThat(failure).isInstanceOf(MemberApiException.class).isNotInstanceOf(CallRefusedException.class);
+            return (MemberApiException) failure;
+        }
+
+        @Test
+        @DisplayName("invalid pods, policy denials and a full quota reach the caller classified, with the API server's words")
+        void refusalsAreClassifiedWithTheServersMessage() throws Exception {
+            String invalid = "Pod \\\"demo-cpu-small-bad-1\\\" is invalid: spec.containers[0].imagePullPolicy: Unsupported value: \\\"Sometimes\\\"";
+            String podSecurity = "pods \\\"demo-cpu-small-bad-2\\\" is forbidden: violates PodSecurity \\\"restricted:latest\\\": "
+                    + "allowPrivilegeEscalation != false";
+            String priorityClass = "pods \\\"demo-cpu-small-bad-3\\\" is forbidden: no PriorityClass with name ray-high was found";
+            String webhook = "admission webhook \\\"policy.example.com\\\" denied the request: images must come from our registry";
+            String quota = "pods \\\"demo-cpu-small-bad-5\\\" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8";
+
+            MemberApiException e1 = refusal("bad-1", status(422, "Invalid", invalid));
+            MemberApiException e2 = refusal("bad-2", status(403, "Forbidden", podSecurity));
+            MemberApiException e3 = refusal("bad-3", status(403, "Forbidden", priorityClass));
+            MemberApiException e4 = refusal("bad-4", status(403, "Forbidden", webhook));
+            MemberApiException e5 = refusal("bad-5", status(403, "Forbidden", quota));
+
+            assertThat(List.of(e1, e2, e3, e4, e5)).extracting(MemberApiException::kind).containsExactly(
+                    MemberApiException.Kind.INVALID, MemberApiException.Kind.FORBIDDEN_BY_POLICY,
+                    MemberApiException.Kind.FORBIDDEN_BY_POLICY, MemberApiException.Kind.FORBIDDEN_BY_POLICY,
+                    MemberApiException.Kind.QUOTA_EXCEEDED);
+            assertThat(List.of(e1, e2, e3, e4)).allMatch(MemberApiException::configurationFault);
+            assertThat(e5.configurationFault()).as("a full quota is the member's capacity").isFalse();
+            assertThat(e1.serverMessage()).isEqualTo("Pod \"demo-cpu-small-bad-1\" is invalid: spec.containers[0].imagePullPolicy: "
+                    + "Unsupported value: \"Sometimes\"");
+            assertThat(e3.serverMessage()).isEqualTo("pods \"demo-cpu-small-bad-3\" is forbidden: no PriorityClass with name ray-high was found");
+            assertThat(e5.serverMessage()).startsWith("pods \"demo-cpu-small-bad-5\" is forbidden: exceeded quota: compute");
+            assertThat(List.of(e1, e2, e3, e4, e5)).noneMatch(MemberApiException::retryable);
+
+            assertThat(aws.creates()).as("none retried").isEqualTo(5);
+            assertThat(member.breaker().state()).as("no outage").isEqualTo(BreakerStatus.State.CLOSED);
+            assertThat(member.state()).isEqualTo(MemberState.HEALTHY);
+            assertThat(join(member.createWorker(nextWorker(member))).member()).isEqualTo(member.name());
         }
     }
 

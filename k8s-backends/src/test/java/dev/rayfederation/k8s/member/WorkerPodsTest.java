@@ -1,9 +1,8 @@
 package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodRenderer;
-import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.render.WorkerPodRenderer;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;

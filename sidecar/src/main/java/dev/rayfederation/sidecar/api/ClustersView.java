@@ -1,8 +1,8 @@
 package dev.rayfederation.sidecar.api;
 
-import dev.rayfederation.k8s.BreakerStatus;
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.federation.FederationState;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;

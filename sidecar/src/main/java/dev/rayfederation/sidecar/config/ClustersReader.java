@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.config;
 
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig.CapacityMode;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 

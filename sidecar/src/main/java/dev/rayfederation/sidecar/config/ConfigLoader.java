@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Relative paths in the file (kubeconfigs, the token file) are resolved against the file's directory.
  * Unknown keys are errors at every level, except inside pool templates and overrides, which are pod
- * templates checked by {@link dev.rayfederation.k8s.WorkerPodRenderer#validateTemplate}.
+ * templates checked by {@link dev.rayfederation.k8s.render.WorkerPodRenderer#validateTemplate}.
  */
 public final class ConfigLoader {
 

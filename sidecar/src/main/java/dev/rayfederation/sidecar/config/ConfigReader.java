@@ -1,8 +1,8 @@
 package dev.rayfederation.sidecar.config;
 
-import dev.rayfederation.k8s.Quantities;
-import dev.rayfederation.k8s.ResilienceOptions;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
+import dev.rayfederation.k8s.resources.Quantities;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig.Api;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.HostPort;

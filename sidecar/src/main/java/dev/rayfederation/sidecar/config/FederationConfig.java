@@ -2,8 +2,8 @@ package dev.rayfederation.sidecar.config;
 
 import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
 
-import dev.rayfederation.k8s.ResilienceOptions;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
+import dev.rayfederation.k8s.resources.ResourceVector;
 
 import java.nio.file.Path;
 import java.time.Duration;

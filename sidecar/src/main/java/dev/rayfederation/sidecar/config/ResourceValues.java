@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.config;
 
-import dev.rayfederation.k8s.Quantities;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.resources.Quantities;
+import dev.rayfederation.k8s.resources.ResourceVector;
 
 import java.math.BigDecimal;
 import java.util.Collections;

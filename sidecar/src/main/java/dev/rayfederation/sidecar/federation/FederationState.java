@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.federation;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.registry.NodeRegistry;

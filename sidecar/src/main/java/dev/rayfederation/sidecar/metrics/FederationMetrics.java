@@ -1,8 +1,8 @@
 package dev.rayfederation.sidecar.metrics;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberState;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberState;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
@@ -132,7 +132,7 @@ public final class FederationMetrics {
     }
 
     /** Breaker state per scope (cloud:NAME, member:NAME) and transitions, from the one shared registry. */
-    public void observeBreakers(dev.rayfederation.k8s.BreakerRegistry breakers) {
+    public void observeBreakers(dev.rayfederation.k8s.resilience.BreakerRegistry breakers) {
         Counter transitions = Counter.builder().name("ray_federation_breaker_transitions_total")
                 .help("Circuit breaker transitions by breaker (cloud:NAME or member:NAME) and the state entered")
                 .labelNames("breaker", "to").register(registry);
@@ -143,7 +143,7 @@ public final class FederationMetrics {
                 .help("1 for each breaker's current state (closed, open, half_open)")
                 .labelNames("breaker", "state")
                 .callback(cb -> breakers.statuses().forEach(st -> {
-                    for (dev.rayfederation.k8s.BreakerStatus.State s : dev.rayfederation.k8s.BreakerStatus.State.values()) {
+                    for (dev.rayfederation.k8s.resilience.BreakerStatus.State s : dev.rayfederation.k8s.resilience.BreakerStatus.State.values()) {
                         cb.call(st.state() == s ? 1 : 0, st.scope(), s.wire());
                     }
                 })).register(registry);

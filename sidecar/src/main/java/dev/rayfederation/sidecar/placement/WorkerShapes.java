@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.placement;
 
-import dev.rayfederation.k8s.WorkerPodRenderer;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.render.WorkerPodRenderer;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;

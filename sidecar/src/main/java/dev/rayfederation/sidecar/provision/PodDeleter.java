@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRecord.Phase;
 import dev.rayfederation.sidecar.registry.NodeRegistry;

@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.WorkerPod;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRecord.Phase;

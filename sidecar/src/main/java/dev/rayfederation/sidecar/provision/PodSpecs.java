@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.WorkerPodSpec;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;

@@ -1,7 +1,7 @@
 package dev.rayfederation.sidecar.registry;
 
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.registry;
 
-import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPod;
 
 /**
  * The ray-node-status a worker pod stands for: {@code up-to-date} only when Running and Ready,

@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.sync;
 
-import dev.rayfederation.k8s.MemberCluster;
+import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.sidecar.placement.WorkerShapes;
 import dev.rayfederation.sidecar.provision.Failures;
 import dev.rayfederation.sidecar.registry.NodeRecord;

@@ -1,11 +1,11 @@
 package dev.rayfederation.sidecar.sync;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodListener;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.member.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPodListener;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;

@@ -1,8 +1,8 @@
 package dev.rayfederation.sidecar.sync;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.json.Json;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import org.slf4j.Logger;

@@ -1,9 +1,9 @@
 package dev.rayfederation.sidecar.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;

@@ -1,10 +1,10 @@
 package dev.rayfederation.sidecar.config;
 
-import dev.rayfederation.k8s.ResilienceOptions;
-import dev.rayfederation.k8s.ResilienceOptions.BreakerSettings;
-import dev.rayfederation.k8s.ResilienceOptions.BulkheadSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RateLimitSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RateLimitSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import dev.rayfederation.sidecar.config.FederationConfig.CapacityMode;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.HostPort;

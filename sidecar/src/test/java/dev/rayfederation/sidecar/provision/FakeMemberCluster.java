@@ -1,14 +1,14 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.CapacityView;
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.MemberClusterSpec;
-import dev.rayfederation.k8s.MemberState;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
-import dev.rayfederation.k8s.WorkerPodListener;
-import dev.rayfederation.k8s.WorkerPodSpec;
-import dev.rayfederation.k8s.WorkerShape;
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.member.MemberClusterSpec;
+import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.k8s.member.WorkerPod;
+import dev.rayfederation.k8s.member.WorkerPodListener;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
-import dev.rayfederation.k8s.WorkerPod;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.member.WorkerPod;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.placement.strategy.Strategies;

@@ -1,7 +1,8 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
-import dev.rayfederation.k8s.ResilienceOptions.BreakerSettings;
-import dev.rayfederation.k8s.ResilienceOptions.RetrySettings;
+import dev.rayfederation.k8s.member.MemberClusterOptions;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,5 +1,6 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
+import dev.rayfederation.k8s.member.MemberClusters;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
 
 /** Health of one member cluster as placement and GET /v1/clusters see it (DESIGN §4). */
 public enum MemberState {

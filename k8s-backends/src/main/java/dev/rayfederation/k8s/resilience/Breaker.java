@@ -1,6 +1,6 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
-import dev.rayfederation.k8s.BreakerStatus.State;
+import dev.rayfederation.k8s.resilience.BreakerStatus.State;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnStateTransitionEvent;
 import org.slf4j.Logger;

@@ -1,6 +1,7 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.render;
 
-import dev.rayfederation.k8s.render.WorkerContainers;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
 import java.time.Instant;
 

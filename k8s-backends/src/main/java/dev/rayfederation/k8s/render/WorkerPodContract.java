@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.render;
 
 /**
  * Names of the labels, annotations and environment variables every worker pod carries (DESIGN §5).

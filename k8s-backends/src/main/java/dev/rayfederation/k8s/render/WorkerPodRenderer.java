@@ -1,12 +1,11 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.render;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rayfederation.k8s.capacity.PodRequests;
-import dev.rayfederation.k8s.render.PodTemplates;
-import dev.rayfederation.k8s.render.RayStartCommand;
-import dev.rayfederation.k8s.render.StrategicMerge;
-import dev.rayfederation.k8s.render.WorkerContainers;
+import dev.rayfederation.k8s.resources.Quantities;
+import dev.rayfederation.k8s.resources.ResourceNames;
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -56,8 +55,6 @@ public final class WorkerPodRenderer {
 
     /** Labels KubeRay uses to own pods: stripped from every worker pod. */
     public static final Set<String> KUBERAY_LABELS = Set.of("ray.io/group", "ray.io/cluster", "ray.io/node-type");
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private WorkerPodRenderer() {
     }
@@ -196,7 +193,7 @@ public final class WorkerPodRenderer {
     /** Tags as JSON with keys sorted, as stored in the {@value WorkerPodContract#ANNOTATION_TAGS} annotation. */
     public static String tagsJson(Map<String, String> tags) {
         try {
-            return JSON.writeValueAsString(tags == null ? Map.of() : new TreeMap<>(tags));
+            return Json.MAPPER.writeValueAsString(tags == null ? Map.of() : new TreeMap<>(tags));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write tags as JSON", e);
         }

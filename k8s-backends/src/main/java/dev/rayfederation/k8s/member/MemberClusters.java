@@ -1,6 +1,6 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
 
-import dev.rayfederation.k8s.member.Fabric8MemberCluster;
+import dev.rayfederation.k8s.resilience.BreakerRegistry;
 
 import java.util.Objects;
 

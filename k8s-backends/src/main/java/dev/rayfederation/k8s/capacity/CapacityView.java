@@ -1,4 +1,7 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.capacity;
+
+import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.resources.WorkerShape;
 
 import java.util.Map;
 

@@ -1,4 +1,12 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.BreakerRegistry;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
+import dev.rayfederation.k8s.resilience.BreakerTransition;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 
 import java.time.Instant;
 import java.util.Collection;

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resources;
 
 import io.fabric8.kubernetes.api.model.Quantity;
 

@@ -1,4 +1,6 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.resources.ResourceVector;
 
 import java.time.Instant;
 import java.util.Map;

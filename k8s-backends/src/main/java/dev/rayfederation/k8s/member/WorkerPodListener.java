@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
 
 /** Informer events about our worker pods in one member. Called on the informer's thread: keep it short. */
 public interface WorkerPodListener {

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resources;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -88,8 +88,9 @@ public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhe
     }
 
     /**
-     * At most {@code maxConcurrentCalls} requests to one member are in flight; a call that finds them all taken
-     * waits up to {@code maxWait} for one to finish and is then refused (and retried like a failure that may pass).
+     * At most {@code maxConcurrentCalls} requests to one member are in flight. A call that finds them all taken
+     * waits its turn, first come first served and without holding a thread, for up to {@code maxWait}; it is
+     * refused only when that time is up or when 64 × {@code maxConcurrentCalls} calls already wait.
      */
     public record BulkheadSettings(int maxConcurrentCalls, Duration maxWait) {
 
@@ -129,7 +130,7 @@ public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhe
     }
 
     /**
-     * An idempotent call that failed in a way that may pass (no answer, 408, 429, 5xx, bulkhead full) is tried
+     * An idempotent call that failed in a way that may pass (no answer, 408, 429, 5xx) is tried
      * up to {@code maxAttempts} times in all. Before attempt n+1 it waits a random time between half and all of
      * {@code initialBackoff × 2^(n-1)}, capped at {@code maxBackoff}; when the API server sent Retry-After, at
      * least that long. A Retry-After longer than {@code maxRetryAfter} ends the retries at once.

@@ -1,4 +1,4 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
 
 /**
  * Hears every call a member sent to its API server (for latency and error metrics). Called on the member's

@@ -1,4 +1,7 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
+import dev.rayfederation.k8s.resources.ResourceNames;
 
 import java.time.Duration;
 

@@ -1,4 +1,6 @@
-package dev.rayfederation.k8s;
+package dev.rayfederation.k8s.resilience;
+
+import dev.rayfederation.k8s.member.MemberApiException;
 
 /**
  * A call to a member's API was refused before anything was sent: an open circuit breaker, a full bulkhead or

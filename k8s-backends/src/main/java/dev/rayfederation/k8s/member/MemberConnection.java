@@ -1,0 +1,359 @@
+package dev.rayfederation.k8s.member;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The connection of one member to its API server and the health state machine built on it: the client, the
+ * current set of {@link MemberInformers}, the member's {@link MemberState} with its reason and since when, and
+ * the listeners of state changes.
+ *
+ * <p>{@link #start()} opens the client and starts a set of informers; once they sync the member is HEALTHY
+ * (DEGRADED when Nodes or cluster-wide pods may not be listed). If that fails or takes longer than the start
+ * timeout, the member is UNREACHABLE, the start stage fails, and a new attempt (with a freshly read kubeconfig)
+ * follows every retry interval until one syncs. Once synced, a health check watches the informers: when one has
+ * had no working watch for longer than {@code unreachableAfter} and the API server does not answer either, the
+ * member turns UNREACHABLE while keeping its last known worker pods (the sidecar reports them stale), and returns
+ * to its synced state when the watches are back (fabric8 relists and rewatches on its own).
+ *
+ * <p>Everything here runs on the member's control thread, which also calls the state listeners.
+ */
+final class MemberConnection implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MemberConnection.class);
+    /** How many times {@code unreachableAfter} watches may stay down while the API server still answers. */
+    static final int STALLED_WATCH_FACTOR = 12;
+
+    private record StateView(MemberState state, String reason, Instant since) {
+    }
+
+    private final MemberClusterSpec spec;
+    private final MemberClusterOptions options;
+    private final Supplier<KubernetesClient> clientFactory;
+    private final ScheduledExecutorService control;
+    private final CallGuard guard;
+    private final WorkerPodCache workers;
+    private final List<Consumer<MemberState>> listeners = new CopyOnWriteArrayList<>();
+    private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
+
+    private volatile StateView state = new StateView(MemberState.SYNCING, "not started", Instant.now());
+    private volatile KubernetesClient client;
+    private volatile MemberInformers informers;
+    private volatile MemberInformers attempting;
+    private volatile String syncedReason;
+    private volatile Instant watchLostSince;
+    private volatile boolean probing;
+    private volatile ScheduledFuture<?> healthCheck;
+    private volatile boolean closed;
+
+    /**
+     * @param clientFactory opens a new client for each connection attempt
+     * @param control       the member's control thread
+     * @param guard         the member's call guard (the access checks and the version probe go through it)
+     * @param workers       fed by the informer of our worker pods, reconciled after every sync
+     */
+    MemberConnection(MemberClusterSpec spec, MemberClusterOptions options, Supplier<KubernetesClient> clientFactory,
+                     ScheduledExecutorService control, CallGuard guard, WorkerPodCache workers) {
+        this.spec = spec;
+        this.options = options;
+        this.clientFactory = clientFactory;
+        this.control = control;
+        this.guard = guard;
+        this.workers = workers;
+    }
+
+    /** Starts connecting; call once. */
+    void connect() {
+        runOnControl(() -> {
+            transition(MemberState.SYNCING, "connecting");
+            attempt();
+        });
+    }
+
+    /** Completes when the informers first synced; fails after each failed attempt until then. */
+    CompletionStage<Void> firstSync() {
+        return firstSync.copy();
+    }
+
+    MemberState state() {
+        return state.state();
+    }
+
+    String reason() {
+        return state.reason();
+    }
+
+    Instant since() {
+        return state.since();
+    }
+
+    void onStateChange(Consumer<MemberState> listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** The informers of the last successful sync; null before the first one. */
+    MemberInformers informers() {
+        return informers;
+    }
+
+    /** The member's client, opened on first use after a connection attempt failed. */
+    KubernetesClient client() {
+        KubernetesClient c = client;
+        if (c != null) {
+            return c;
+        }
+        synchronized (this) {
+            if (closed) {
+                throw closedFailure("connect");
+            }
+            if (client == null) {
+                client = clientFactory.get();
+            }
+            return client;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        ScheduledFuture<?> check = healthCheck;
+        if (check != null) {
+            check.cancel(false);
+        }
+        closeQuietly(attempting);
+        closeQuietly(informers);
+        closeClient();
+        firstSync.completeExceptionally(closedFailure("start"));
+    }
+
+    // ---- connection attempts -------------------------------------------------------------------------
+
+    private void attempt() {
+        if (closed) {
+            return;
+        }
+        KubernetesClient c;
+        try {
+            c = client();
+        } catch (RuntimeException e) {
+            attemptFailed(e);
+            return;
+        }
+        MemberInformers set = new MemberInformers(c, spec, options, workers.events());
+        attempting = set;
+        probe("list pods, nodes", () -> MemberAccess.probe(c, spec, options.rayClusterName()))
+                .thenCompose(set::start)
+                .toCompletableFuture()
+                .orTimeout(options.startTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ok, failure) -> runOnControl(() -> {
+                    attempting = null;
+                    if (closed) {
+                        set.close();
+                    } else if (failure != null) {
+                        set.close();
+                        attemptFailed(failure);
+                    } else {
+                        synced(set);
+                    }
+                }));
+    }
+
+    private void attemptFailed(Throwable failure) {
+        Throwable cause = ApiFailures.unwrap(failure);
+        if (cause instanceof MemberApiException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String reason = cause instanceof TimeoutException
+                ? "could not sync with the API server " + server() + " within " + seconds(options.startTimeout())
+                : cause instanceof IllegalArgumentException
+                ? cause.getMessage()
+                : "cannot sync with the API server " + server() + ": " + ApiFailures.describe(cause);
+        closeClient();
+        transition(MemberState.UNREACHABLE, reason);
+        firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), ApiFailures.kind(cause),
+                ApiFailures.serverMessage(cause), reason, cause));
+        LOG.warn("member {}: unreachable, retrying in {}: {}", spec.name(), seconds(options.retryInterval()), reason);
+        schedule(this::attempt, options.retryInterval());
+    }
+
+    private void synced(MemberInformers set) {
+        MemberInformers previous = informers;
+        informers = set;
+        closeQuietly(previous);
+        workers.reconcile(set.workerPods());
+        List<String> gaps = set.gaps();
+        syncedReason = gaps.isEmpty() ? null : String.join("; ", gaps);
+        watchLostSince = null;
+        transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+        firstSync.complete(null);
+        if (healthCheck == null) {
+            long tick = Math.max(100, Math.min(1000, options.unreachableAfter().toMillis() / 4));
+            try {
+                healthCheck = control.scheduleWithFixedDelay(this::checkHealth, tick, tick, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // closed meanwhile
+            }
+        }
+    }
+
+    /**
+     * Health of a synced member. While every informer has a live watch the member keeps its synced state.
+     * When some informer has had none for {@code unreachableAfter}, the API server is asked for its version: no
+     * answer (within {@code unreachableAfter}) makes the member UNREACHABLE; an answer means the informers are
+     * just relisting (slow in big clusters), unless that has gone on for {@link #STALLED_WATCH_FACTOR} times as
+     * long. The member is back in its synced state as soon as every watch is live again.
+     */
+    private void checkHealth() {
+        MemberInformers current = informers;
+        if (closed || current == null) {
+            return;
+        }
+        if (current.allWatching()) {
+            watchLostSince = null;
+            if (state.state() == MemberState.UNREACHABLE) {
+                transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+            }
+            return;
+        }
+        Instant now = Instant.now();
+        if (watchLostSince == null) {
+            watchLostSince = now;
+            return;
+        }
+        Duration lost = Duration.between(watchLostSince, now);
+        if (lost.compareTo(options.unreachableAfter()) < 0 || state.state() == MemberState.UNREACHABLE || probing) {
+            return;
+        }
+        if (lost.compareTo(options.unreachableAfter().multipliedBy(STALLED_WATCH_FACTOR)) >= 0) {
+            String error = current.lastError();
+            transition(MemberState.UNREACHABLE, "no working watch on the API server " + server() + " for " + seconds(lost)
+                    + (error == null ? "" : ": " + error) + "; showing the last known pods");
+            return;
+        }
+        probing = true;
+        probe("get version", () -> client().getKubernetesVersion())
+                .toCompletableFuture()
+                .orTimeout(options.unreachableAfter().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((version, failure) -> runOnControl(() -> {
+                    probing = false;
+                    if (failure == null || closed || informers != current || current.allWatching()) {
+                        return;
+                    }
+                    Throwable cause = ApiFailures.unwrap(failure);
+                    if (cause instanceof MemberApiException && cause.getCause() != null) {
+                        cause = cause.getCause();
+                    }
+                    Instant since = watchLostSince;
+                    transition(MemberState.UNREACHABLE, "lost the API server " + server()
+                            + (since == null ? "" : " for " + seconds(Duration.between(since, Instant.now())))
+                            + ": " + ApiFailures.describe(cause) + "; showing the last known pods");
+                }));
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------------------
+
+    /** A probe (start-up access checks, the version check): guarded like every call, but tried once. */
+    private <T> CompletionStage<T> probe(String op, Supplier<T> action) {
+        return guard.call(op, CallGuard.Retry.ONCE, action);
+    }
+
+    private synchronized void closeClient() {
+        KubernetesClient c = client;
+        client = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                LOG.debug("member {}: closing the client failed", spec.name(), e);
+            }
+        }
+    }
+
+    /** The API server URL without user info (never a credential), or the kubeconfig when there is no client. */
+    private String server() {
+        KubernetesClient c = client;
+        if (c == null || c.getConfiguration() == null || c.getConfiguration().getMasterUrl() == null) {
+            return spec.kubeconfig() == null ? "(in-cluster)" : "(from " + spec.kubeconfig() + ")";
+        }
+        String url = c.getConfiguration().getMasterUrl();
+        try {
+            URI u = URI.create(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (Exception e) {
+            return "(unparseable URL)";
+        }
+    }
+
+    /** Changes state (on the control thread), logs it, and tells the listeners. */
+    private void transition(MemberState next, String reason) {
+        StateView previous = state;
+        if (previous.state() == next && Objects.equals(previous.reason(), reason)) {
+            return;
+        }
+        state = new StateView(next, reason, previous.state() == next ? previous.since() : Instant.now());
+        if (previous.state() == next) {
+            return;
+        }
+        if (next == MemberState.HEALTHY) {
+            LOG.info("member {}: {} (was {})", spec.name(), next.wire(), previous.state().wire());
+        } else {
+            LOG.warn("member {}: {} (was {}): {}", spec.name(), next.wire(), previous.state().wire(), reason);
+        }
+        for (Consumer<MemberState> l : listeners) {
+            try {
+                l.accept(next);
+            } catch (RuntimeException e) {
+                LOG.warn("member {}: state listener failed", spec.name(), e);
+            }
+        }
+    }
+
+    private void runOnControl(Runnable r) {
+        try {
+            control.execute(r);
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private void schedule(Runnable r, Duration delay) {
+        try {
+            control.schedule(r, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private MemberApiException closedFailure(String op) {
+        return new MemberApiException(spec.name(), op, 0, MemberApiException.Kind.OTHER, null, "member closed", null);
+    }
+
+    private static void closeQuietly(MemberInformers set) {
+        if (set != null) {
+            set.close();
+        }
+    }
+
+    static String seconds(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? (ms / 1000) + "s" : String.format(Locale.ROOT, "%.1fs", ms / 1000.0);
+    }
+}

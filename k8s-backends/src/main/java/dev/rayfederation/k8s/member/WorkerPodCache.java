@@ -1,0 +1,142 @@
+package dev.rayfederation.k8s.member;
+
+import dev.rayfederation.k8s.resources.ResourceVector;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The worker pods of one member as its informers last saw them, and the fan-out of their changes to the
+ * {@link WorkerPodListener}s. It outlives the informer sets: while the member is unreachable it keeps the last
+ * known pods, and after a (re)sync {@link #reconcile} makes the new informer's store the truth.
+ */
+final class WorkerPodCache {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerPodCache.class);
+
+    private final String member;
+    private final String gpuResourceName;
+    private final Map<String, WorkerPod> workers = new HashMap<>();
+    private final Object lock = new Object();
+    private final List<WorkerPodListener> listeners = new CopyOnWriteArrayList<>();
+
+    WorkerPodCache(String member, String gpuResourceName) {
+        this.member = member;
+        this.gpuResourceName = gpuResourceName;
+    }
+
+    void addListener(WorkerPodListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    Collection<WorkerPod> all() {
+        synchronized (lock) {
+            return List.copyOf(workers.values());
+        }
+    }
+
+    /** What the member's informer of our worker pods reports to. */
+    ResourceEventHandler<Pod> events() {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod pod) {
+                upsert(pod);
+            }
+
+            @Override
+            public void onUpdate(Pod oldPod, Pod newPod) {
+                upsert(newPod);
+            }
+
+            @Override
+            public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+                remove(pod);
+            }
+        };
+    }
+
+    /** After a (re)sync: the informer's store is the truth; pods we knew that are no longer there are gone. */
+    void reconcile(Collection<Pod> live) {
+        List<WorkerPod> gone = new ArrayList<>();
+        synchronized (lock) {
+            Set<String> names = new HashSet<>();
+            for (Pod p : live) {
+                WorkerPod w = translate(p);
+                names.add(w.podName());
+                workers.put(w.podName(), w);
+            }
+            workers.keySet().removeIf(name -> {
+                if (names.contains(name)) {
+                    return false;
+                }
+                gone.add(workers.get(name));
+                return true;
+            });
+        }
+        gone.forEach(this::notifyDeleted);
+    }
+
+    /** What our non-terminated workers request in total. */
+    ResourceVector requests() {
+        ResourceVector sum = ResourceVector.EMPTY;
+        for (WorkerPod w : all()) {
+            if (!w.terminated()) {
+                sum = sum.plus(w.requests());
+            }
+        }
+        return sum;
+    }
+
+    WorkerPod translate(Pod pod) {
+        return WorkerPods.from(member, pod, gpuResourceName);
+    }
+
+    private void upsert(Pod pod) {
+        WorkerPod w = translate(pod);
+        if (w.podName() == null) {
+            return;
+        }
+        synchronized (lock) {
+            workers.put(w.podName(), w);
+        }
+        for (WorkerPodListener l : listeners) {
+            try {
+                l.onUpsert(w);
+            } catch (RuntimeException e) {
+                LOG.warn("member {}: worker pod listener failed on {}", member, w.podName(), e);
+            }
+        }
+    }
+
+    private void remove(Pod pod) {
+        WorkerPod w = translate(pod);
+        WorkerPod known;
+        synchronized (lock) {
+            known = workers.remove(w.podName());
+        }
+        if (known != null) {
+            notifyDeleted(w);
+        }
+    }
+
+    private void notifyDeleted(WorkerPod w) {
+        for (WorkerPodListener l : listeners) {
+            try {
+                l.onDelete(w);
+            } catch (RuntimeException e) {
+                LOG.warn("member {}: worker pod listener failed on {}", member, w.podName(), e);
+            }
+        }
+    }
+}
