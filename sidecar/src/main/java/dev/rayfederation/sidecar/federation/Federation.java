@@ -62,7 +62,8 @@ public final class Federation implements NodeProvider, FederationState {
         WorkerShapes shapes = new WorkerShapes(config);
         Placement placement = new Placement(config, this.members, registry, backoff, shapes);
         PodDeleter deleter = new PodDeleter(this.members, registry, scheduler);
-        PodLauncher launcher = new PodLauncher(this.members, registry, new PodSpecs(config), deleter);
+        PodLauncher launcher = new PodLauncher(this.members, registry, new PodSpecs(config), deleter, placement, shapes,
+                backoff, config.rayCluster().name(), clock);
         this.creator = new NodeCreator(config, registry, placement, shapes, launcher, metrics, clock);
         this.terminator = new NodeTerminator(registry, deleter, metrics);
         this.tagger = new NodeTagger(this.members, registry);

@@ -36,6 +36,7 @@ public final class FakeMemberCluster implements MemberCluster {
     private final List<Consumer<MemberState>> stateListeners = new CopyOnWriteArrayList<>();
     private volatile MemberState state = MemberState.SYNCING;
     private volatile boolean failCreates;
+    private volatile dev.rayfederation.k8s.member.MemberApiException refusal;
     private volatile boolean stall;
     private volatile boolean unreachable;
     public final AtomicInteger createCalls = new AtomicInteger();
@@ -49,6 +50,13 @@ public final class FakeMemberCluster implements MemberCluster {
 
     public void failCreates(boolean fail) {
         this.failCreates = fail;
+    }
+
+    /** Every create is refused by the member's API server with this status and message (admission, quota). */
+    public void refuseCreates(int status, String serverMessage) {
+        this.refusal = status == 0 ? null : new dev.rayfederation.k8s.member.MemberApiException(spec.name(), "create pod",
+                status, dev.rayfederation.k8s.member.MemberApiException.Kind.of(status, serverMessage), serverMessage,
+                serverMessage, null);
     }
 
     /** New pods stay Pending and Unschedulable, as on a member that is full for real. */
@@ -228,6 +236,9 @@ public final class FakeMemberCluster implements MemberCluster {
     @Override
     public CompletionStage<WorkerPod> createWorker(WorkerPodSpec s) {
         createCalls.incrementAndGet();
+        if (refusal != null) {
+            return CompletableFuture.failedFuture(refusal);
+        }
         if (failCreates || unreachable) {
             return CompletableFuture.failedFuture(new IllegalStateException("member " + spec.name() + " refused"));
         }
