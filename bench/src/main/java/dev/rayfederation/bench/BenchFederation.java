@@ -1,5 +1,6 @@
 package dev.rayfederation.bench;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.ConfigLoader;
@@ -36,7 +37,10 @@ final class BenchFederation {
                 kubeconfig.toFile().deleteOnExit();
                 yaml.append("  - {name: ").append(name).append(", cloud: cloud").append(i).append(", kubeconfig: ")
                         .append(kubeconfig).append("}\n");
-                members.put(name, new InMemoryMember(name, "cloud" + i, nodesPerMember, node, 4));
+                InMemoryMemberCluster member = InMemoryMemberCluster.builder(name, "cloud" + i, nodesPerMember, node)
+                        .halfUsedEvery(4).podsStayPending().renderPods().keepNoPods().build();
+                member.start();
+                members.put(name, member);
             }
             yaml.append("virtualClusters: [{name: vc}]\n")
                     .append("pools:\n  - {name: cpu, virtualCluster: vc, rayNodeType: cpu, resources: {CPU: 4, memory: 16Gi},")

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.api;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.member.MemberState;
@@ -8,7 +9,6 @@ import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
-import dev.rayfederation.sidecar.provision.FakeMemberCluster;
 import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
@@ -44,10 +44,10 @@ class ApiServerTest {
     private final Vertx vertx = Vertx.vertx();
     private final HttpClient http = HttpClient.newHttpClient();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    private final FakeMemberCluster aws = new FakeMemberCluster("aws-use1", "aws", 2,
-            ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi")));
-    private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 2,
-            ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi", "GPU", "4")));
+    private final InMemoryMemberCluster aws = InMemoryMemberCluster.builder("aws-use1", "aws", 2,
+            ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi"))).build();
+    private final InMemoryMemberCluster gcp = InMemoryMemberCluster.builder("gcp-usc1", "gcp", 2,
+            ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi", "GPU", "4"))).build();
     private Federation provisioner;
     private NodeRegistry registry;
     private FederationMetrics metrics;

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.placement;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.member.WorkerPod;
@@ -11,7 +12,6 @@ import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
 import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.provision.CreateOutcome;
 import dev.rayfederation.sidecar.provision.CreateRequest;
-import dev.rayfederation.sidecar.provision.FakeMemberCluster;
 import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import org.junit.jupiter.api.AfterEach;
@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StrategiesTest {
 
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    private final List<FakeMemberCluster> members = new ArrayList<>();
+    private final List<InMemoryMemberCluster> members = new ArrayList<>();
     private Federation federation;
 
     @AfterEach
@@ -51,8 +51,8 @@ class StrategiesTest {
         Map<String, MemberCluster> byName = new LinkedHashMap<>();
         for (int i = 0; i < cpusPerMember.length; i++) {
             String name = String.valueOf((char) ('a' + i));
-            FakeMemberCluster m = new FakeMemberCluster(name, "cloud-" + name, 1,
-                    ResourceVector.ofQuantities(Map.of("CPU", String.valueOf(cpusPerMember[i]))));
+            InMemoryMemberCluster m = InMemoryMemberCluster.builder(name, "cloud-" + name, 1,
+                    ResourceVector.ofQuantities(Map.of("CPU", String.valueOf(cpusPerMember[i])))).build();
             members.add(m);
             byName.put(name, m);
             clusters.add(TestConfigs.cluster(name, "cloud-" + name, 0));
@@ -80,7 +80,7 @@ class StrategiesTest {
 
     private Map<String, Long> podsPerMember() {
         Map<String, Long> out = new LinkedHashMap<>();
-        for (FakeMemberCluster m : members) {
+        for (InMemoryMemberCluster m : members) {
             out.put(m.name(), m.pods().stream().map(WorkerPod::nodeId).distinct().count());
         }
         return out;

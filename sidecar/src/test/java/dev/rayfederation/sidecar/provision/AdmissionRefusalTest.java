@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.member.WorkerPod;
 import dev.rayfederation.k8s.resources.ResourceVector;
@@ -33,10 +34,10 @@ class AdmissionRefusalTest {
             + "allowPrivilegeEscalation != false";
 
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    private final FakeMemberCluster aws = new FakeMemberCluster("aws-use1", "aws", 4,
-            ResourceVector.ofQuantities(Map.of("CPU", "16")));
-    private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 4,
-            ResourceVector.ofQuantities(Map.of("CPU", "16")));
+    private final InMemoryMemberCluster aws = InMemoryMemberCluster.builder("aws-use1", "aws", 4,
+            ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
+    private final InMemoryMemberCluster gcp = InMemoryMemberCluster.builder("gcp-usc1", "gcp", 4,
+            ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
     private Federation federation;
 
     @AfterEach

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.member.WorkerPod;
@@ -31,10 +32,10 @@ import static org.awaitility.Awaitility.await;
 class ReplacementTest {
 
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    private final FakeMemberCluster aws = new FakeMemberCluster("aws-use1", "aws", 4,
-            ResourceVector.ofQuantities(Map.of("CPU", "16")));
-    private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 4,
-            ResourceVector.ofQuantities(Map.of("CPU", "16")));
+    private final InMemoryMemberCluster aws = InMemoryMemberCluster.builder("aws-use1", "aws", 4,
+            ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
+    private final InMemoryMemberCluster gcp = InMemoryMemberCluster.builder("gcp-usc1", "gcp", 4,
+            ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
     private Federation provisioner;
     private NodeRegistry registry;
     private FederationMetrics metrics;

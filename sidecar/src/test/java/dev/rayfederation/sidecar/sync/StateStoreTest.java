@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.sync;
 
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.member.WorkerPod;
@@ -8,7 +9,6 @@ import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.provision.CreateOutcome;
 import dev.rayfederation.sidecar.provision.CreateRequest;
-import dev.rayfederation.sidecar.provision.FakeMemberCluster;
 import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
@@ -38,8 +38,8 @@ class StateStoreTest {
     @TempDir
     Path dir;
     private final List<ScheduledExecutorService> schedulers = new ArrayList<>();
-    private final FakeMemberCluster aws = new FakeMemberCluster("aws-use1", "aws", 4, ResourceVector.ofQuantities(Map.of("CPU", "16")));
-    private final FakeMemberCluster gcp = new FakeMemberCluster("gcp-usc1", "gcp", 4, ResourceVector.ofQuantities(Map.of("CPU", "16")));
+    private final InMemoryMemberCluster aws = InMemoryMemberCluster.builder("aws-use1", "aws", 4, ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
+    private final InMemoryMemberCluster gcp = InMemoryMemberCluster.builder("gcp-usc1", "gcp", 4, ResourceVector.ofQuantities(Map.of("CPU", "16"))).build();
     private final FederationConfig config = TestConfigs.config(
             List.of(TestConfigs.cluster("aws-use1", "aws", 0), TestConfigs.cluster("gcp-usc1", "gcp", 10)),
             List.of(new VirtualCluster("vc", ResourceVector.EMPTY)),
