@@ -102,20 +102,15 @@ public final class Views {
 
     /** What a worker of the pool advertises to Ray: CPU, GPU, memory (bytes) and the extra Ray resources. */
     public static Map<String, Number> rayResources(Pool p) {
-        Map<String, Number> out = new TreeMap<>();
-        p.resources().toUnits().forEach((k, v) -> {
-            if (!k.contains("/")) {
-                out.put(k, v);
-            }
-        });
-        p.rayResources().forEach((k, v) -> out.put(k, v == Math.rint(v) ? (Number) v.longValue() : v));
-        return out;
+        // the same mapping as the worker's ray start flags: CPU rounded up, memory in bytes, custom as given
+        return dev.rayfederation.k8s.render.RayNodeResources
+                .ofPool(p.resources(), p.rayResources(), p.labels(), p.virtualCluster()).resources();
     }
 
     public static Map<String, String> rayLabels(Pool p) {
-        Map<String, String> out = new TreeMap<>(p.labels());
-        out.put("ray-federation.io/virtual-cluster", p.virtualCluster());
-        return out;
+        // the worker's labels without ray-federation.io/member, which is only known once it is placed
+        return new TreeMap<>(dev.rayfederation.k8s.render.RayNodeResources
+                .ofPool(p.resources(), p.rayResources(), p.labels(), p.virtualCluster()).labels());
     }
 
     /** GET /v1/clusters. */
