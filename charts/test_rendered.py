@@ -7,6 +7,7 @@ federation.yaml says they are, Ray's autoscaler gets every key it reads, the pod
 member's RBAC is exactly the least privilege documented, and so on. Every failed check is reported.
 """
 import pathlib
+import shlex
 import sys
 
 import yaml
@@ -14,13 +15,7 @@ import yaml
 CHARTS = pathlib.Path(__file__).resolve().parent
 FULL_VALUES = yaml.safe_load((CHARTS / "ray-federation/examples/full-values.yaml").read_text())
 
-V1_RAW_KEYS = {
-    "cluster_name", "max_workers", "upscaling_speed", "idle_timeout_minutes", "provider", "auth",
-    "available_node_types", "head_node_type", "file_mounts", "cluster_synced_files",
-    "file_mounts_sync_continuously", "rsync_exclude", "rsync_filter", "initialization_commands",
-    "setup_commands", "head_setup_commands", "worker_setup_commands", "head_start_ray_commands",
-    "worker_start_ray_commands",
-}
+GENERATOR = "python -m ray_federation.config"
 
 problems = []
 checks = 0
@@ -40,6 +35,32 @@ def objects(rendered, name):
 
 def data_yaml(objs, kind_name, key):
     return yaml.safe_load(objs[kind_name]["data"][key])
+
+
+def generator_options(script):
+    """The options of the `python -m ray_federation.config` command in a container's shell script, as a dict
+    (flags without a value map to True); None when the script does not run the generator."""
+    if GENERATOR not in script:
+        return None
+    command = script[script.index(GENERATOR):].split("||")[0].split(";")[0]
+    words = shlex.split(command)[3:]
+    options, i = {}, 0
+    while i < len(words):
+        if i + 1 < len(words) and not words[i + 1].startswith("-"):
+            options[words[i]] = words[i + 1]
+            i += 2
+        else:
+            options[words[i]] = True
+            i += 1
+    return options
+
+
+def no_ray_resources_in_the_chart(objs, name):
+    """The chart renders no node types: their Ray resources come from the sidecar at container start."""
+    check(not any(k == "ConfigMap" and n.endswith("-autoscaling") for k, n in objs),
+          f"{name}: an autoscaling ConfigMap is rendered")
+    check("available_node_types" not in yaml.safe_dump(list(objs.values())),
+          f"{name}: the chart renders Ray node types itself")
 
 
 def head_pod(raycluster):
@@ -91,19 +112,15 @@ def check_defaults(rendered):
           "defaults: one in-cluster member 'home' expected")
     check(set(fed) <= {"rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing"},
           f"defaults: federation.yaml has keys outside DESIGN §3: {sorted(fed)}")
-    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
-    check(V1_RAW_KEYS <= set(auto), f"defaults: autoscaling config misses keys v1 reads raw: {sorted(V1_RAW_KEYS - set(auto))}")
-    check(auto["provider"] == {
-        "type": "external", "module": "ray_federation.FederatedNodeProvider", "sidecar_url": "http://127.0.0.1:8765",
-        "timeout_s": 4, "disable_node_updaters": True, "disable_launch_config_check": True,
-        "head_ip": "${RAY_FEDERATION_HEAD_IP}", "head_node_id": "${RAY_FEDERATION_HEAD_POD_NAME}",
-        "head_node_type": "headgroup"},
-        f"defaults: provider block is {auto['provider']}")
-    check(auto["head_node_type"] == auto["provider"]["head_node_type"],
-          "defaults: the plugin must list the head under the config's head_node_type")
-    check(auto["available_node_types"]["cpu"]["resources"] == {"CPU": 1, "memory": 4 * 1024 ** 3},
-          f"defaults: pool cpu's Ray resources are {auto['available_node_types']['cpu']['resources']}")
-    check(auto["head_node_type"] in auto["available_node_types"], "defaults: head_node_type is not a node type")
+    no_ray_resources_in_the_chart(objs, "defaults")
+    gen = generator_options(yaml.safe_load((rendered / "fed-notes-defaults.txt").read_text()
+                                           .split("-" * 102)[2])["head"]["autoscalerOptions"]["args"][0])
+    check(gen == {
+        "--sidecar-url": "http://127.0.0.1:8765", "--wait-s": "300", "--cluster-name": "ray-cluster",
+        "--idle-timeout-minutes": "5", "--upscaling-speed": "1", "--timeout-s": "4", "--head-node-type": "headgroup",
+        "--head-resources": '{"CPU":0}', "--head-ip": "${RAY_FEDERATION_HEAD_IP}",
+        "--head-node-id": "${RAY_FEDERATION_HEAD_POD_NAME}", "-o": "/etc/ray-autoscaler/autoscaling.yaml"},
+        f"defaults: the autoscaling config is generated with {gen}")
     svc = objs[("Service", "ray-federation-management")]
     check(svc["spec"]["ports"] == [{"name": "management", "port": 9090, "targetPort": "management", "protocol": "TCP"}],
           f"defaults: management Service ports are {svc['spec']['ports']}")
@@ -128,18 +145,7 @@ def check_full(rendered):
     check(fed["virtualClusters"] == FULL_VALUES["virtualClusters"], "full: virtualClusters differ from the values")
     check(fed["pools"] == FULL_VALUES["pools"], "full: pools must be passed through unchanged (templates, overrides, ...)")
     check(fed["timing"] == FULL_VALUES["timing"], f"full: timing is {fed.get('timing')}")
-    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
-    types = auto["available_node_types"]
-    check(set(types) == {"headgroup", "gpu-l4", "cpu-serve", "gpu-train-8x"}, f"full: node types {sorted(types)}")
-    check(auto["max_workers"] == 64 + 100 + 12, f"full: max_workers {auto['max_workers']} is not the sum of the pools")
-    check(types["gpu-train-8x"]["resources"] == {"CPU": 48, "GPU": 8, "memory": 384 * 1024 ** 3},
-          f"full: gpu-train-8x resources {types['gpu-train-8x']['resources']}")
-    check(types["cpu-serve"]["resources"].get("serve_replica_slots") == 4, "full: rayResources missing from cpu-serve")
-    check(types["gpu-l4"]["labels"] == {"accelerator": "l4", "ray-federation.io/virtual-cluster": "vc-inference"},
-          f"full: gpu-l4 labels {types['gpu-l4']['labels']}")
-    check((types["cpu-serve"]["min_workers"], types["cpu-serve"]["max_workers"]) == (2, 100), "full: cpu-serve min/max workers")
-    check(auto["provider"]["token_file"] == fed["api"]["tokenFile"], "full: the plugin must read the sidecar's token file")
-    check((auto["idle_timeout_minutes"], auto["upscaling_speed"]) == (10, 2), "full: idle timeout / upscaling speed")
+    no_ray_resources_in_the_chart(objs, "full")
     sm = objs[("ServiceMonitor", "ray-federation")]
     check(sm["spec"]["endpoints"][0]["port"] == "management" and sm["spec"]["endpoints"][0]["path"] == "/metrics",
           "full: ServiceMonitor must scrape /metrics on the management port")
@@ -172,7 +178,10 @@ def check_pod_wiring(name, pod, fed, auto_path, monitor_mounts, monitor_env):
             served = mounted_file(mounts, volumes, fed["api"]["tokenFile"])
             check(served is not None and volume_serves(*served), f"{name}: the token file is not mounted in the {who}")
     served = mounted_file(monitor_mounts, volumes, auto_path)
-    check(served is not None and volume_serves(*served), f"{name}: {auto_path} is not mounted for Ray's monitor")
+    check(served is not None and served[0] is not None and "emptyDir" in served[0],
+          f"{name}: {auto_path} is not on an emptyDir the generator can write: {served}")
+    check(not any(m.get("readOnly") for m in monitor_mounts if served and m["name"] == (served[0] or {}).get("name")),
+          f"{name}: the volume holding {auto_path} is mounted read-only where the config is generated")
     pythonpath = {e["name"]: e.get("value") for e in monitor_env}.get("PYTHONPATH")
     if pythonpath:
         check(any(m["mountPath"] == pythonpath for m in monitor_mounts), f"{name}: PYTHONPATH {pythonpath} is not mounted")
@@ -201,25 +210,35 @@ def env_source(env, name):
     return None
 
 
-def check_head_identity(name, monitor_env, head_env, auto, version):
-    """The plugin lists the head as the node the head raylet reports (DESIGN §5; node-provider README)."""
-    provider = auto["provider"]
-    check((provider.get("head_ip"), provider.get("head_node_id")) == ("${RAY_FEDERATION_HEAD_IP}", "${RAY_FEDERATION_HEAD_POD_NAME}"),
-          f"{name}: provider head_ip / head_node_id are {provider.get('head_ip')} / {provider.get('head_node_id')}")
-    check(provider.get("head_node_type") == auto["head_node_type"] and auto["head_node_type"] in auto["available_node_types"],
-          f"{name}: provider.head_node_type {provider.get('head_node_type')} is not the config's head node type")
+def check_head_identity(name, monitor_env, head_env, gen, version):
+    """The plugin lists the head as the node the head raylet reports (node-provider README: the head node)."""
+    check((gen.get("--head-ip"), gen.get("--head-node-id")) == ("${RAY_FEDERATION_HEAD_IP}", "${RAY_FEDERATION_HEAD_POD_NAME}"),
+          f"{name}: the generator's --head-ip / --head-node-id are {gen.get('--head-ip')} / {gen.get('--head-node-id')}")
+    check(gen.get("--head-node-type") == FULL_VALUES["autoscaler"]["head"]["nodeType"],
+          f"{name}: --head-node-type {gen.get('--head-node-type')} is not autoscaler.head.nodeType")
     check(env_source(monitor_env, "RAY_FEDERATION_HEAD_IP") == "status.podIP"
           and env_source(monitor_env, "RAY_FEDERATION_HEAD_POD_NAME") == "metadata.name",
           f"{name}: the container running Ray's monitor lacks the head's IP or name: {monitor_env}")
     if version == "v2":
         check(env_source(head_env, "RAY_CLOUD_INSTANCE_ID") == "metadata.name",
               f"{name}: v2 needs RAY_CLOUD_INSTANCE_ID=<head pod name> on ray-head: {head_env}")
-        check(env_source(head_env, "RAY_NODE_TYPE_NAME") == auto["head_node_type"] == "headgroup",
-              f"{name}: v2 needs RAY_NODE_TYPE_NAME={auto['head_node_type']} (KubeRay's headgroup) on ray-head: {head_env}")
+        check(env_source(head_env, "RAY_NODE_TYPE_NAME") == gen.get("--head-node-type") == "headgroup",
+              f"{name}: v2 needs RAY_NODE_TYPE_NAME={gen.get('--head-node-type')} (KubeRay's headgroup) on ray-head: {head_env}")
+
+
+def check_full_generator(name, gen, auto_path):
+    """The generator gets the values' settings; --max-workers only when set (else: the sum of the pools)."""
+    expected = {
+        "--sidecar-url": "http://127.0.0.1:8765", "--wait-s": "300", "--cluster-name": "prod",
+        "--idle-timeout-minutes": "10", "--upscaling-speed": "2", "--timeout-s": "4",
+        "--token-file": "/var/run/secrets/ray-federation/token", "--head-node-type": "headgroup",
+        "--head-resources": '{"CPU":0}', "--head-ip": "${RAY_FEDERATION_HEAD_IP}",
+        "--head-node-id": "${RAY_FEDERATION_HEAD_POD_NAME}", "-o": auto_path,
+    }
+    check(gen == expected, f"{name}: the generator runs with {gen}, expected {expected}")
 
 
 def check_rayclusters(rendered):
-    auto = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
     fed = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-config"), "federation.yaml")
     auto_path = "/etc/ray-autoscaler/autoscaling.yaml"
 
@@ -230,11 +249,19 @@ def check_rayclusters(rendered):
     script = " ".join(opts["command"] + opts["args"])
     check("python -m ray.autoscaler.v2.monitor" in script and f"--autoscaling-config={auto_path}" in script,
           f"kuberay: the autoscaler container does not run Ray's v2 monitor with our config: {script}")
+    gen = generator_options(script) or {}
+    check(script.find(GENERATOR) < script.find("ray.autoscaler.v2.monitor") and "|| exit 1" in script,
+          f"kuberay: the config must be generated before the monitor starts, and a failure must stop it: {script}")
+    check_full_generator("kuberay", gen, auto_path)
+    no_ray_resources_in_the_chart(objects(rendered, "fed-full-raycluster-kuberay"), "kuberay")
     check(opts["version"] == "v2", "kuberay: autoscalerOptions.version must follow autoscaler.version")
     check(spec["workerGroupSpecs"] == [], "kuberay: the RayCluster must have no KubeRay worker groups")
     check_pod_wiring("kuberay", head_pod(rc), fed, auto_path, opts["volumeMounts"], opts.get("env", []))
-    check_head_identity("kuberay", opts.get("env", []), container(head_pod(rc), "ray-head").get("env", []), auto,
+    check_head_identity("kuberay", opts.get("env", []), container(head_pod(rc), "ray-head").get("env", []), gen,
                         FULL_VALUES["autoscaler"]["version"])
+    check("command" not in container(head_pod(rc), "ray-head")
+          and "ray.io/overwrite-container-cmd" not in (rc["metadata"].get("annotations") or {}),
+          "kuberay: KubeRay must keep generating the ray-head command")
 
     rc = objects(rendered, "fed-full-raycluster-raystart")[("RayCluster", "prod")]
     spec = rc["spec"]
@@ -246,16 +273,24 @@ def check_rayclusters(rendered):
     check({"name": "RAY_enable_autoscaler_v2", "value": "1"} in head.get("env", []), "rayStart: v2 must be enabled on the head")
     check({"name": "PYTHONPATH", "value": "/opt/ray-federation/python"} in head.get("env", []),
           "rayStart: with plugin.source sidecarImage the head must import the copied plugin")
+    script = " ".join(head.get("command", []) + head.get("args", []))
+    gen = generator_options(script) or {}
+    check((rc["metadata"].get("annotations") or {}).get("ray.io/overwrite-container-cmd") == "true",
+          "rayStart: the RayCluster needs ray.io/overwrite-container-cmd so that KubeRay keeps the head's command")
+    check(script.find(GENERATOR) < script.find('eval "$KUBERAY_GEN_RAY_START_CMD"') and "|| exit 1" in script
+          and "ulimit -n 65536" in script,
+          f"rayStart: ray-head must generate the config, then run KubeRay's ray start line: {script}")
+    check_full_generator("rayStart", gen, auto_path)
+    no_ray_resources_in_the_chart(objects(rendered, "fed-full-raycluster-raystart"), "rayStart")
     check_pod_wiring("rayStart", pod, fed, auto_path, head["volumeMounts"], head.get("env", []))
-    check_head_identity("rayStart", head.get("env", []), head.get("env", []), auto, FULL_VALUES["autoscaler"]["version"])
+    check_head_identity("rayStart", head.get("env", []), head.get("env", []), gen, FULL_VALUES["autoscaler"]["version"])
     names = [e["name"] for e in head.get("env", [])]
     check(len(names) == len(set(names)), f"rayStart: duplicate env names on ray-head: {names}")
 
     objs = objects(rendered, "fed-open-api")
     fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
-    auto = data_yaml(objs, ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
     check(fed["api"]["listen"] == "0.0.0.0:8765" and "tokenFile" in fed["api"], f"open API: {fed['api']}")
-    check(auto["provider"]["sidecar_url"] == "http://127.0.0.1:8765", "open API: the plugin must still call loopback")
+    no_ray_resources_in_the_chart(objs, "open API")
 
 
 def check_kuberay_values(rendered):
@@ -266,8 +301,9 @@ def check_kuberay_values(rendered):
     check(values["enableInTreeAutoscaling"] is True and "args" in values["autoscalerOptions"],
           "ray-cluster values: autoscalerOptions with args expected in mode kuberay")
     check(values["serviceAccountName"] == "ray-federation", "ray-cluster values: serviceAccountName")
-    auto = data_yaml(objects(rendered, "fed-full"), ("ConfigMap", "ray-federation-autoscaling"), "autoscaling.yaml")
-    check_head_identity("ray-cluster values", values["autoscalerOptions"].get("env", []), values.get("containerEnv", []), auto,
+    gen = generator_options(" ".join(values["autoscalerOptions"]["args"])) or {}
+    check_full_generator("ray-cluster values", gen, "/etc/ray-autoscaler/autoscaling.yaml")
+    check_head_identity("ray-cluster values", values["autoscalerOptions"].get("env", []), values.get("containerEnv", []), gen,
                         FULL_VALUES["autoscaler"]["version"])
 
 
@@ -323,6 +359,10 @@ def check_notes(rendered):
     pasted = yaml.safe_load(notes.split("-" * 102)[2])
     check(pasted["head"]["rayStartParams"]["autoscaling-config"] == "/etc/ray-autoscaler/autoscaling.yaml",
           "ray-federation NOTES (rayStart): the pasted block does not parse to the expected values")
+    gen = generator_options(" ".join(pasted["head"].get("args", []))) or {}
+    check(gen.get("-o") == "/etc/ray-autoscaler/autoscaling.yaml"
+          and pasted.get("annotations", {}).get("ray.io/overwrite-container-cmd") == "true",
+          "ray-federation NOTES (rayStart): head.args must generate the config, with the RayCluster annotation")
     notes = (rendered / "member-notes.txt").read_text()
     for text in ("kubectl -n ray-workers create token ray-federation", "get secret ray-federation-token",
                  "kubectl --context home -n ray create secret generic ray-federation-kubeconfig-gcp-usc1",

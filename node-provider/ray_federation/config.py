@@ -4,8 +4,16 @@
     ray start --head --autoscaling-config=autoscaling.yaml ...
 
 The node types come from the sidecar (``GET /v1/node-types``: one per pool) plus a head node type.
+Their resources are taken exactly as the sidecar gives them: the sidecar computes them with the same
+mapping that builds each worker's ``ray start`` flags, so what the autoscaler plans with is what a
+worker registers. Nothing is rounded here; an amount Ray's config schema would refuse (not a whole
+number, negative, above Ray's limit) is an error naming the field.
 Every key autoscaler v1 reads from the raw file is present, and the result passes Ray's schema.
 Prints YAML when PyYAML is importable, JSON otherwise (JSON is valid YAML). Needs no Ray.
+
+In a Kubernetes head pod the file is generated at container start, once the sidecar answers:
+``--wait-s`` waits for it, ``--head-node-type headgroup`` names the head as KubeRay does, and
+``--head-ip``/``--head-node-id`` let the plugin list the head node itself.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ray_federation.client import DEFAULT_TIMEOUT_S, SidecarClient, SidecarError
@@ -22,6 +31,8 @@ __all__ = ["GeneratorOptions", "build_config", "render", "main"]
 
 PROVIDER_MODULE = "ray_federation.FederatedNodeProvider"
 HEAD_NODE_TYPE = "ray.head.default"
+# Ray's upper limit for a resource amount (ray_constants.MAX_RESOURCE_QUANTITY).
+MAX_RESOURCE_QUANTITY = 100_000_000_000_000
 
 # Keys Ray's ray-schema.json allows in a node type (it rejects any other).
 _NODE_TYPE_KEYS = (
@@ -55,6 +66,8 @@ class GeneratorOptions:
         foreground_node_launch: bool = False,
         timeout_s: Optional[float] = None,
         head_ip: Optional[str] = None,
+        head_node_type: str = HEAD_NODE_TYPE,
+        head_node_id: Optional[str] = None,
     ) -> None:
         self.sidecar_url = sidecar_url
         self.token_file = token_file
@@ -67,6 +80,8 @@ class GeneratorOptions:
         self.foreground_node_launch = foreground_node_launch
         self.timeout_s = timeout_s
         self.head_ip = head_ip
+        self.head_node_type = head_node_type
+        self.head_node_id = head_node_id
 
 
 def build_config(node_types_answer: Mapping[str, Any], options: GeneratorOptions) -> Dict[str, Any]:
@@ -77,12 +92,20 @@ def build_config(node_types_answer: Mapping[str, Any], options: GeneratorOptions
             "GET /v1/node-types: expected {\"availableNodeTypes\": {type: {...}}}, got "
             f"{json.dumps(node_types_answer)[:200]}"
         )
+    head_type = options.head_node_type
+    if not isinstance(head_type, str) or not head_type.strip():
+        raise ConfigGenerationError("--head-node-type: must be a non-empty name")
+    if options.head_node_id is not None and not options.head_ip:
+        raise ConfigGenerationError(
+            "--head-node-id: needs --head-ip (the plugin lists the head node itself only when it "
+            "knows the head's IP)"
+        )
     node_types: Dict[str, Any] = {}
     for name, spec in available.items():
-        if name == HEAD_NODE_TYPE:
+        if name == head_type:
             raise ConfigGenerationError(
-                f"availableNodeTypes.{name}: a pool uses the head node type's name; rename its "
-                "rayNodeType"
+                f"availableNodeTypes.{name}: a pool uses the head node type's name "
+                f"(--head-node-type {head_type}); rename its rayNodeType"
             )
         node_types[name] = _worker_node_type(name, spec)
     if not options.head_resources:
@@ -90,7 +113,7 @@ def build_config(node_types_answer: Mapping[str, Any], options: GeneratorOptions
         raise ConfigGenerationError(
             '--head-resources: name at least one resource, e.g. {"CPU": 0}'
         )
-    node_types[HEAD_NODE_TYPE] = {
+    node_types[head_type] = {
         "resources": _resources(options.head_resources, "--head-resources"),
         "node_config": {},
         "min_workers": 0,
@@ -117,6 +140,10 @@ def build_config(node_types_answer: Mapping[str, Any], options: GeneratorOptions
         provider["timeout_s"] = options.timeout_s
     if options.head_ip:
         provider["head_ip"] = options.head_ip
+    if options.head_node_id is not None:
+        provider["head_node_id"] = options.head_node_id
+    # The plugin lists the head under this type: it must be the config's head_node_type.
+    provider["head_node_type"] = head_type
     # Worker pods start Ray themselves: no SSH updaters, and no launch-config hash to compare.
     provider["disable_node_updaters"] = True
     provider["disable_launch_config_check"] = True
@@ -133,7 +160,7 @@ def build_config(node_types_answer: Mapping[str, Any], options: GeneratorOptions
         "provider": provider,
         "auth": {},
         "available_node_types": node_types,
-        "head_node_type": HEAD_NODE_TYPE,
+        "head_node_type": head_type,
         "file_mounts": {},
         "cluster_synced_files": [],
         "file_mounts_sync_continuously": False,
@@ -193,17 +220,26 @@ def _worker_node_type(name: str, spec: Any) -> Dict[str, Any]:
 
 
 def _resources(resources: Any, where: str) -> Dict[str, int]:
+    """Resource amounts exactly as given; Ray's schema takes whole numbers from 0 to Ray's limit."""
     if not isinstance(resources, dict):
         raise ConfigGenerationError(f"{where}: expected an object of resource: amount, got {resources!r}")
-    return {str(k): _whole(v, f"{where}.{k}") for k, v in resources.items()}
+    out: Dict[str, int] = {}
+    for k, v in resources.items():
+        amount = _whole(v, f"{where}.{k}", "Ray's autoscaling config takes whole resource amounts")
+        if amount > MAX_RESOURCE_QUANTITY:
+            raise ConfigGenerationError(
+                f"{where}.{k}: {amount} is above Ray's limit of {MAX_RESOURCE_QUANTITY}"
+            )
+        out[str(k)] = amount
+    return out
 
 
-def _whole(value: Any, where: str) -> int:
-    """Ray's schema wants whole, non-negative numbers for resources and worker counts."""
+def _whole(value: Any, where: str, why: str = "Ray's config schema takes integers here") -> int:
+    """A whole, non-negative number as an int; never rounded (7.0 is 7, 7.5 is an error)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigGenerationError(f"{where}: expected a number, got {value!r}")
     if isinstance(value, float) and not value.is_integer():
-        raise ConfigGenerationError(f"{where}: {value} is not a whole number (Ray needs integers)")
+        raise ConfigGenerationError(f"{where}: {value} is not a whole number ({why})")
     if value < 0:
         raise ConfigGenerationError(f"{where}: must be >= 0, got {value}")
     return int(value)
@@ -239,8 +275,44 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         help="report a head node with this IP when the sidecar lists none (with "
         "--use-node-id-as-ip: the head's Ray node id)",
     )
+    parser.add_argument(
+        "--head-node-type", default=HEAD_NODE_TYPE,
+        help="name of the head's node type (default %(default)s; KubeRay's head raylet reports "
+        "headgroup, which autoscaler v2 matches)",
+    )
+    parser.add_argument(
+        "--head-node-id",
+        help="id under which the plugin lists the head (needs --head-ip; autoscaler v2 matches it to "
+        "the head raylet's RAY_CLOUD_INSTANCE_ID: the head pod's name under KubeRay)",
+    )
+    parser.add_argument(
+        "--wait-s", type=float, default=0,
+        help="wait up to this many seconds for a sidecar that is not answering or not ready yet "
+        "(default %(default)s: fail at once); for generating the config at container start",
+    )
     parser.add_argument("-o", "--output", help="write to this file instead of standard output")
     return parser.parse_args(argv)
+
+
+def _node_types(client: SidecarClient, url: str, wait_s: float) -> Dict[str, Any]:
+    """GET /v1/node-types, retrying an unreachable or not-ready (503) sidecar for up to wait_s."""
+    deadline = time.monotonic() + wait_s
+    next_note = time.monotonic()
+    while True:
+        try:
+            return client.node_types()
+        except SidecarError as e:
+            waiting = e.status is None or e.status == 503
+            if not waiting or time.monotonic() >= deadline:
+                raise
+            if time.monotonic() >= next_note:
+                print(
+                    f"ray_federation.config: waiting for the sidecar at {url} ({e.message}); "
+                    f"{max(0, int(deadline - time.monotonic()))} s left",
+                    file=sys.stderr,
+                )
+                next_note = time.monotonic() + 10
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -252,6 +324,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     if args.timeout_s is not None and args.timeout_s <= 0:
         print(f"error: --timeout-s: must be > 0, got {args.timeout_s}", file=sys.stderr)
+        return 2
+    if args.wait_s < 0 or not math.isfinite(args.wait_s):
+        print(f"error: --wait-s: must be >= 0, got {args.wait_s}", file=sys.stderr)
         return 2
     options = GeneratorOptions(
         sidecar_url=args.sidecar_url,
@@ -265,6 +340,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         foreground_node_launch=args.foreground_node_launch,
         timeout_s=args.timeout_s,
         head_ip=args.head_ip,
+        head_node_type=args.head_node_type,
+        head_node_id=args.head_node_id,
     )
     try:
         client = SidecarClient(
@@ -273,7 +350,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             timeout_s=args.timeout_s or DEFAULT_TIMEOUT_S,
         )
         try:
-            answer = client.node_types()
+            answer = _node_types(client, args.sidecar_url, args.wait_s)
         finally:
             client.close()
         config = build_config(answer or {}, options)

@@ -83,6 +83,7 @@ class TestGeneratedConfig:
             "sidecar_url": sidecar.url,
             "disable_node_updaters": True,
             "disable_launch_config_check": True,
+            "head_node_type": "ray.head.default",
         }
 
     def test_options_reach_the_config(self, sidecar, tmp_path):
@@ -139,6 +140,79 @@ class TestGeneratedConfig:
         done = generate("--sidecar-url", sidecar.url)
         assert done.returncode == 1
         assert "availableNodeTypes.gpu-l4.resources.CPU" in done.stderr
+
+    def test_resources_are_taken_exactly_as_the_sidecar_gives_them(self, sidecar):
+        # what the sidecar says a worker of 500m CPU, 1500M memory, 1 GPU and 3 slots registers in Ray
+        sidecar.node_types["gpu-l4"]["resources"] = {"CPU": 1, "GPU": 1, "memory": 1500000000, "slots": 3}
+        done = generate("--sidecar-url", sidecar.url)
+        assert done.returncode == 0, done.stderr
+        config = yaml.safe_load(done.stdout)
+        validate_config(config)
+        assert config["available_node_types"]["gpu-l4"]["resources"] == {
+            "CPU": 1, "GPU": 1, "memory": 1500000000, "slots": 3,
+        }
+
+    def test_a_fractional_custom_resource_is_refused_not_rounded(self, sidecar):
+        sidecar.node_types["gpu-l4"]["resources"]["slots"] = 0.5
+        done = generate("--sidecar-url", sidecar.url)
+        assert done.returncode == 1
+        assert "availableNodeTypes.gpu-l4.resources.slots: 0.5 is not a whole number" in done.stderr
+        assert done.stdout == ""
+
+    def test_an_amount_above_rays_limit_is_refused(self, sidecar):
+        sidecar.node_types["gpu-l4"]["resources"]["slots"] = 10**15
+        done = generate("--sidecar-url", sidecar.url)
+        assert done.returncode == 1
+        assert "availableNodeTypes.gpu-l4.resources.slots: 1000000000000000 is above Ray's limit" in done.stderr
+
+    def test_kuberays_head_node_type_and_head_pod_name(self, sidecar):
+        done = generate(
+            "--sidecar-url", sidecar.url, "--head-node-type", "headgroup",
+            "--head-ip", "${RAY_FEDERATION_HEAD_IP}", "--head-node-id", "${RAY_FEDERATION_HEAD_POD_NAME}",
+        )
+        assert done.returncode == 0, done.stderr
+        config = yaml.safe_load(done.stdout)
+        validate_config(config)
+        validate_config(prepare_config(copy.deepcopy(config)))
+        assert config["head_node_type"] == "headgroup"
+        assert set(config["available_node_types"]) == {"headgroup", "cpu-small", "gpu-l4"}
+        assert config["available_node_types"]["headgroup"]["max_workers"] == 0
+        p = config["provider"]
+        assert (p["head_node_type"], p["head_ip"], p["head_node_id"]) == (
+            "headgroup", "${RAY_FEDERATION_HEAD_IP}", "${RAY_FEDERATION_HEAD_POD_NAME}",
+        )
+
+    def test_a_pool_named_like_the_head_node_type_is_refused(self, sidecar):
+        sidecar.node_types["headgroup"] = sidecar.node_types.pop("cpu-small")
+        done = generate("--sidecar-url", sidecar.url, "--head-node-type", "headgroup")
+        assert done.returncode == 1
+        assert "availableNodeTypes.headgroup: a pool uses the head node type's name" in done.stderr
+
+    def test_a_head_node_id_without_a_head_ip_is_refused(self, sidecar):
+        done = generate("--sidecar-url", sidecar.url, "--head-node-id", "head-pod")
+        assert done.returncode == 1
+        assert "--head-node-id: needs --head-ip" in done.stderr
+
+    def test_wait_s_waits_for_a_sidecar_that_is_not_ready_yet(self, sidecar, tmp_path):
+        sidecar.not_ready_answers = 15  # several calls' worth at a 0.5 s call budget
+        path = tmp_path / "autoscaling.yaml"
+        done = generate("--sidecar-url", sidecar.url, "--timeout-s", "0.5", "--wait-s", "60", "-o", str(path))
+        assert done.returncode == 0, done.stderr
+        assert "waiting for the sidecar" in done.stderr
+        validate_config(yaml.safe_load(path.read_text()))
+
+    def test_wait_s_gives_up_on_a_sidecar_that_never_answers(self, sidecar):
+        url = sidecar.url
+        sidecar.stop()
+        done = generate("--sidecar-url", url, "--timeout-s", "0.5", "--wait-s", "1")
+        assert done.returncode == 1
+        assert f"cannot get the node types from the ray-federation sidecar at {url}" in done.stderr
+
+    def test_without_wait_s_a_sidecar_that_is_not_ready_fails_at_once(self, sidecar):
+        sidecar.not_ready_answers = 1000
+        done = generate("--sidecar-url", sidecar.url, "--timeout-s", "0.5")
+        assert done.returncode == 1
+        assert "HTTP 503" in done.stderr
 
     def test_keys_rays_schema_forbids_are_left_out(self, sidecar):
         sidecar.node_types["gpu-l4"]["pool"] = "gpu-l4"

@@ -9,6 +9,8 @@ Public helpers (meant to be included, also by people who embed this chart):
   ray-federation.headRayEnv            env of the ray-head container for autoscaler v2 (list items; may be empty)
   ray-federation.pluginInitContainer   init container copying the plugin from the sidecar image (list item; may be empty)
   ray-federation.monitorCommand        command + args running Ray's monitor with our config (mode kuberay)
+  ray-federation.headCommand           command + args of the ray-head container (mode rayStart)
+  ray-federation.generateConfig        the shell command that generates autoscaling.yaml from the sidecar
   ray-federation.kubeRayHeadValues     the `head:` block for KubeRay's ray-cluster chart
 */}}
 
@@ -19,10 +21,6 @@ Public helpers (meant to be included, also by people who embed this chart):
 
 {{- define "ray-federation.configMapName" -}}
 {{- printf "%s-config" (include "ray-federation.fullname" .) -}}
-{{- end -}}
-
-{{- define "ray-federation.autoscalingConfigMapName" -}}
-{{- printf "%s-autoscaling" (include "ray-federation.fullname" .) -}}
 {{- end -}}
 
 {{- define "ray-federation.serviceName" -}}
@@ -193,17 +191,6 @@ otherwise render a broken pod or autoscaling config.
 {{- end -}}
 {{- end -}}
 
-{{/*
-A Kubernetes quantity (number or string: 500m, 32Gi, 1e3, 2) as a float64.
-*/}}
-{{- define "ray-federation.quantityValue" -}}
-{{- $s := toString . | trim -}}
-{{- $num := regexFind "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?" $s -}}
-{{- $suffix := trimPrefix $num $s -}}
-{{- $scale := dict "" 1.0 "n" 0.000000001 "u" 0.000001 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
-{{- mulf (float64 $num) (get $scale $suffix) -}}
-{{- end -}}
-
 {{/* A float64 printed as YAML: whole numbers without a fraction, others in shortest form. */}}
 {{- define "ray-federation.number" -}}
 {{- $f := float64 . -}}
@@ -211,36 +198,6 @@ A Kubernetes quantity (number or string: 500m, 32Gi, 1e3, 2) as a float64.
 {{- printf "%.0f" $f -}}
 {{- else -}}
 {{- printf "%g" $f -}}
-{{- end -}}
-{{- end -}}
-
-{{/*
-Ray resources of one worker of a pool (argument: the pool): CPU, GPU, memory in bytes (rounded up),
-plus rayResources. Kubernetes extended resources (names with '/') are pod requests only and are
-left out: Ray does not advertise them.
-*/}}
-{{- define "ray-federation.poolRayResources" -}}
-{{- $out := dict -}}
-{{- range $k, $v := .resources -}}
-{{- if not (contains "/" $k) -}}
-{{- $q := include "ray-federation.quantityValue" $v | float64 -}}
-{{- if eq $k "memory" -}}
-{{- $_ := set $out $k (ceil $q | include "ray-federation.number") -}}
-{{- else -}}
-{{- $_ := set $out $k (include "ray-federation.number" $q) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- range $k, $v := (default dict .rayResources) -}}
-{{- $_ := set $out $k (include "ray-federation.number" (float64 $v)) -}}
-{{- end -}}
-{{- if not $out -}}
-{}
-{{- else -}}
-{{- range $i, $k := keys $out | sortAlpha }}
-{{- if $i }}{{ "\n" }}{{ end -}}
-{{ $k | quote }}: {{ get $out $k }}
-{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -321,78 +278,36 @@ timing:
 {{- end }}
 {{- end -}}
 
-{{/* The sum of the pools' maxWorkers (each defaults to 100, as in the sidecar). */}}
-{{- define "ray-federation.maxWorkers" -}}
-{{- if .Values.autoscaler.maxWorkers -}}
-{{- int .Values.autoscaler.maxWorkers -}}
-{{- else -}}
-{{- $sum := 0 -}}
-{{- range .Values.pools -}}
-{{- $sum = add $sum (int (ternary .maxWorkers 100 (hasKey . "maxWorkers"))) -}}
-{{- end -}}
-{{- $sum -}}
-{{- end -}}
+{{/* A string quoted for a POSIX shell: 'it'\''s'. */}}
+{{- define "ray-federation.shellQuote" -}}
+{{- printf "'%s'" (replace "'" "'\\''" (toString .)) -}}
 {{- end -}}
 
 {{/*
-autoscaling.yaml: Ray's autoscaling config with the external provider. Autoscaler v1 reads this file
-raw and indexes every top-level key below directly, so none may be left out.
+The shell command that writes autoscaling.yaml, Ray's autoscaling config with the external provider:
+the plugin's generator (python -m ray_federation.config) asks the sidecar in the same pod for the node
+types (GET /v1/node-types), waiting for it to be ready. The chart does not compute any Ray resources
+itself: the sidecar derives them from the pools with the same mapping that builds each worker's
+`ray start` flags, so what the autoscaler plans with is what the workers register. The head is listed
+by the plugin itself from ${RAY_FEDERATION_HEAD_IP} and ${RAY_FEDERATION_HEAD_POD_NAME} (expanded by
+the plugin at run time; set by ray-federation.autoscalerEnv), so that autoscaler v1 finds the head's
+load by its IP and v2 matches it to the head raylet's RAY_CLOUD_INSTANCE_ID (KubeRay: the pod's name).
 */}}
-{{- define "ray-federation.autoscalingYaml" -}}
-cluster_name: {{ .Values.rayCluster.name | quote }}
-max_workers: {{ include "ray-federation.maxWorkers" . }}
-upscaling_speed: {{ include "ray-federation.number" (float64 .Values.autoscaler.upscalingSpeed) }}
-idle_timeout_minutes: {{ include "ray-federation.number" (float64 .Values.autoscaler.idleTimeoutMinutes) }}
-provider:
-  type: external
-  module: ray_federation.FederatedNodeProvider
-  sidecar_url: {{ include "ray-federation.sidecarUrl" . | quote }}
-  {{- if include "ray-federation.tokenEnabled" . }}
-  token_file: {{ include "ray-federation.tokenFile" . | quote }}
-  {{- end }}
-  timeout_s: {{ include "ray-federation.number" (float64 .Values.autoscaler.providerTimeoutSeconds) }}
-  disable_node_updaters: true
-  disable_launch_config_check: true
-  # The sidecar lists workers only: the plugin adds the head node itself, so that autoscaler v1 does not
-  # try to launch one and finds the head's load by its IP, and v2 matches it to the head raylet's
-  # RAY_CLOUD_INSTANCE_ID (KubeRay: the head pod's name). Both variables are set by the chart on the
-  # container that runs Ray's monitor (ray-federation.autoscalerEnv).
-  head_ip: "${RAY_FEDERATION_HEAD_IP}"
-  head_node_id: "${RAY_FEDERATION_HEAD_POD_NAME}"
-  head_node_type: {{ .Values.autoscaler.head.nodeType | quote }}
-auth: {}
-head_node_type: {{ .Values.autoscaler.head.nodeType | quote }}
-available_node_types:
-  {{ .Values.autoscaler.head.nodeType | quote }}:
-    resources:
-      {{- include "ray-federation.poolRayResources" (dict "resources" (default dict .Values.autoscaler.head.resources)) | nindent 6 }}
-    node_config: {}
-    min_workers: 0
-    max_workers: 0
-{{- range $p := .Values.pools }}
-  {{ default $p.name $p.rayNodeType | quote }}:
-    resources:
-      {{- include "ray-federation.poolRayResources" $p | nindent 6 }}
-    labels:
-      {{- range $k, $v := (default dict $p.labels) }}
-      {{ $k | quote }}: {{ toString $v | quote }}
-      {{- end }}
-      "ray-federation.io/virtual-cluster": {{ toString $p.virtualCluster | quote }}
-    node_config: {}
-    min_workers: {{ int (default 0 $p.minWorkers) }}
-    max_workers: {{ int (ternary $p.maxWorkers 100 (hasKey $p "maxWorkers")) }}
-{{- end }}
-file_mounts: {}
-cluster_synced_files: []
-file_mounts_sync_continuously: false
-rsync_exclude: []
-rsync_filter: []
-initialization_commands: []
-setup_commands: []
-head_setup_commands: []
-worker_setup_commands: []
-head_start_ray_commands: []
-worker_start_ray_commands: []
+{{- define "ray-federation.generateConfig" -}}
+{{- $q := "ray-federation.shellQuote" -}}
+python -m ray_federation.config
+{{- printf " --sidecar-url %s" (include $q (include "ray-federation.sidecarUrl" .)) -}}
+{{- printf " --wait-s %v" (int .Values.autoscaler.configWaitSeconds) -}}
+{{- printf " --cluster-name %s" (include $q .Values.rayCluster.name) -}}
+{{- if .Values.autoscaler.maxWorkers }}{{ printf " --max-workers %v" (int .Values.autoscaler.maxWorkers) }}{{ end -}}
+{{- printf " --idle-timeout-minutes %s" (include "ray-federation.number" (float64 .Values.autoscaler.idleTimeoutMinutes)) -}}
+{{- printf " --upscaling-speed %s" (include "ray-federation.number" (float64 .Values.autoscaler.upscalingSpeed)) -}}
+{{- printf " --timeout-s %s" (include "ray-federation.number" (float64 .Values.autoscaler.providerTimeoutSeconds)) -}}
+{{- if include "ray-federation.tokenEnabled" . }}{{ printf " --token-file %s" (include $q (include "ray-federation.tokenFile" .)) }}{{ end -}}
+{{- printf " --head-node-type %s" (include $q .Values.autoscaler.head.nodeType) -}}
+{{- printf " --head-resources %s" (include $q (toJson (default dict .Values.autoscaler.head.resources))) -}}
+{{- printf " --head-ip %s --head-node-id %s" (include $q "${RAY_FEDERATION_HEAD_IP}") (include $q "${RAY_FEDERATION_HEAD_POD_NAME}") -}}
+{{- printf " -o %s" (include $q (include "ray-federation.autoscalingFile" .)) -}}
 {{- end -}}
 
 {{/* The sidecar container, one list item. */}}
@@ -507,9 +422,10 @@ kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
 - name: ray-federation-tmp
   emptyDir:
     sizeLimit: {{ .Values.tmpSizeLimit }}
+# autoscaling.yaml, written at container start by ray-federation.generateConfig
 - name: ray-federation-autoscaling
-  configMap:
-    name: {{ include "ray-federation.autoscalingConfigMapName" . }}
+  emptyDir:
+    sizeLimit: 1Mi
 {{- if eq .Values.autoscaler.plugin.source "sidecarImage" }}
 - name: ray-federation-plugin
   emptyDir:
@@ -521,7 +437,6 @@ kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
 {{- define "ray-federation.autoscalerVolumeMounts" -}}
 - name: ray-federation-autoscaling
   mountPath: {{ .Values.autoscaler.configMountPath }}
-  readOnly: true
 {{- if include "ray-federation.tokenEnabled" . }}
 - name: ray-federation-token
   mountPath: {{ include "ray-federation.tokenDir" . }}
@@ -594,8 +509,9 @@ working with KubeRay versions that do not.
 {{- end -}}
 
 {{/*
-Command and args for KubeRay's autoscaler container (mode kuberay): wait for the head's GCS, then run
-Ray's own monitor (v1 or v2) with our autoscaling config instead of `ray kuberay-autoscaler`.
+Command and args for KubeRay's autoscaler container (mode kuberay): generate the autoscaling config
+from the sidecar, wait for the head's GCS, then run Ray's own monitor (v1 or v2) with that config
+instead of `ray kuberay-autoscaler`.
 */}}
 {{- define "ray-federation.monitorCommand" -}}
 {{- $module := ternary "ray.autoscaler.v2.monitor" "ray.autoscaler._private.monitor" (eq .Values.autoscaler.version "v2") -}}
@@ -603,9 +519,25 @@ Ray's own monitor (v1 or v2) with our autoscaling config instead of `ray kuberay
 command: ["/bin/bash", "-c", "--"]
 args:
   - >-
+    {{ include "ray-federation.generateConfig" . }} || exit 1;
     until ray health-check --address {{ $gcs }} >/dev/null 2>&1; do echo "ray-federation: waiting for the Ray GCS at {{ $gcs }}"; sleep 2; done;
     mkdir -p /tmp/ray/session_latest/logs;
     exec python -m {{ $module }} --gcs-address={{ $gcs }} --autoscaling-config={{ include "ray-federation.autoscalingFile" . }} --logs-dir=/tmp/ray/session_latest/logs
+{{- end -}}
+
+{{/*
+Command and args of the ray-head container (mode rayStart): generate the autoscaling config from the
+sidecar, then run the `ray start --head ... --autoscaling-config=...` line KubeRay generated. Needs the
+RayCluster annotation ray.io/overwrite-container-cmd: "true" (KubeRay 1.1+), with which KubeRay keeps
+this command and hands its own line over in KUBERAY_GEN_RAY_START_CMD.
+*/}}
+{{- define "ray-federation.headCommand" -}}
+command: ["/bin/bash", "-lc", "--"]
+args:
+  - >-
+    ulimit -n 65536;
+    {{ include "ray-federation.generateConfig" . }} || exit 1;
+    eval "$KUBERAY_GEN_RAY_START_CMD"
 {{- end -}}
 
 {{/* autoscalerOptions for the RayCluster (mode kuberay). */}}
@@ -628,7 +560,10 @@ securityContext:
 {{- end }}
 {{- end -}}
 
-{{/* The `head:` block of values for KubeRay's ray-cluster chart (printed by NOTES.txt). */}}
+{{/*
+The `head:` block of values for KubeRay's ray-cluster chart (printed by NOTES.txt); in mode rayStart
+also the RayCluster's `annotations:`.
+*/}}
 {{- define "ray-federation.kubeRayHeadValues" -}}
 head:
   {{- if or .Values.serviceAccount.create .Values.serviceAccount.name }}
@@ -648,6 +583,9 @@ head:
   rayStartParams:
     # keep your other rayStartParams
     autoscaling-config: {{ include "ray-federation.autoscalingFile" . }}
+  # the ray-head container generates autoscaling.yaml, then runs KubeRay's `ray start` line; needs the
+  # RayCluster annotation ray.io/overwrite-container-cmd: "true" (see annotations: below)
+  {{- include "ray-federation.headCommand" . | nindent 2 }}
   containerEnv:
     # keep your other containerEnv entries
     {{- if eq .Values.autoscaler.version "v2" }}
@@ -675,4 +613,9 @@ head:
     - name: log-volume
       emptyDir: {}
     {{- include "ray-federation.volumes" . | nindent 4 }}
+{{- if eq .Values.autoscaler.mode "rayStart" }}
+# the RayCluster's metadata.annotations (KubeRay 1.1+ then keeps head.command/args)
+annotations:
+  ray.io/overwrite-container-cmd: "true"
+{{- end }}
 {{- end -}}

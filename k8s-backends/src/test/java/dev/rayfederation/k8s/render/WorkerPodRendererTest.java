@@ -231,28 +231,28 @@ class WorkerPodRendererTest {
     class RayStartArguments {
 
         @Test
-        void roundFractionalCpusUpAndKeepFractionalCustomResources() {
+        void roundFractionalCpusUpAndPassCustomResourcesAsGiven() {
             WorkerPodSpec s = spec(Map.of(), Map.of());
             WorkerPodSpec half = new WorkerPodSpec(s.nodeId(), s.podName(), s.rayClusterName(), s.headAddress(), s.pool(),
                     s.virtualCluster(), s.rayNodeType(), s.member(), null, null,
-                    ResourceVector.ofQuantities(Map.of("CPU", "1500m", "memory", "1Gi")), Map.of("a", 0.5, "b", 2.0), Map.of(),
+                    ResourceVector.ofQuantities(Map.of("CPU", "1500m", "memory", "1Gi")), Map.of("a", 3.0, "b", 2.0), Map.of(),
                     Map.of(), Map.of(), Map.of(), null, null, 1, null);
 
             assertThat(WorkerPodRenderer.rayStartArgs(half)).containsExactly(
-                    "--address=10.0.0.12:6379", "--block", "--num-cpus=2", "--memory=1073741824",
-                    "--resources={\"a\":0.5,\"b\":2}",
+                    "--address=10.0.0.12:6379", "--block", "--num-cpus=2", "--num-gpus=0", "--memory=1073741824",
+                    "--resources={\"a\":3,\"b\":2}",
                     "--labels=ray-federation.io/virtual-cluster=vc-inference,ray-federation.io/member=gcp-usc1");
         }
 
         @Test
-        void leaveOutResourcesThePoolDoesNotAskFor() {
+        void passZeroForWhatThePoolDoesNotAskForSoRayDetectsNothing() {
             WorkerPodSpec s = spec(Map.of(), Map.of());
             WorkerPodSpec cpuOnly = new WorkerPodSpec(s.nodeId(), s.podName(), s.rayClusterName(), s.headAddress(), s.pool(),
                     s.virtualCluster(), s.rayNodeType(), s.member(), null, null,
                     ResourceVector.ofQuantities(Map.of("CPU", "4")), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), null, null, 1, null);
 
-            assertThat(WorkerPodRenderer.rayStartArgs(cpuOnly)).noneMatch(a -> a.startsWith("--num-gpus") || a.startsWith("--memory")
-                    || a.startsWith("--resources"));
+            assertThat(WorkerPodRenderer.rayStartArgs(cpuOnly)).contains("--num-cpus=4", "--num-gpus=0", "--memory=0")
+                    .noneMatch(a -> a.startsWith("--resources"));
         }
 
         @Test

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.api;
 
+import dev.rayfederation.k8s.render.RayNodeResources;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 
@@ -27,21 +28,17 @@ public final class NodeTypesView {
         return Map.of("availableNodeTypes", types);
     }
 
-    /** What a worker of the pool advertises to Ray: CPU, GPU, memory (bytes) and the extra Ray resources. */
+    /**
+     * What a worker of the pool advertises to Ray: the same mapping as the worker's {@code ray start} flags
+     * ({@link RayNodeResources}: CPU rounded up, memory in bytes, custom resources as given).
+     */
     public static Map<String, Number> rayResources(Pool p) {
-        Map<String, Number> out = new TreeMap<>();
-        p.resources().toUnits().forEach((k, v) -> {
-            if (!k.contains("/")) {
-                out.put(k, v);
-            }
-        });
-        p.rayResources().forEach((k, v) -> out.put(k, v == Math.rint(v) ? (Number) v.longValue() : v));
-        return out;
+        return RayNodeResources.ofPool(p.resources(), p.rayResources(), p.labels(), p.virtualCluster()).resources();
     }
 
+    /** The worker's Ray labels without {@code ray-federation.io/member}, which is only known once it is placed. */
     public static Map<String, String> rayLabels(Pool p) {
-        Map<String, String> out = new TreeMap<>(p.labels());
-        out.put("ray-federation.io/virtual-cluster", p.virtualCluster());
-        return out;
+        return new TreeMap<>(RayNodeResources.ofPool(p.resources(), p.rayResources(), p.labels(), p.virtualCluster())
+                .labels());
     }
 }

@@ -2,9 +2,10 @@ package dev.rayfederation.sidecar.config;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.rayfederation.k8s.render.WorkerPodRenderer;
 import dev.rayfederation.k8s.resources.Quantities;
 import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.k8s.render.WorkerPodRenderer;
+import dev.rayfederation.k8s.render.RayNodeResources;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
@@ -32,6 +33,8 @@ import java.util.stream.Collectors;
 final class PoolsReader {
 
     static final int DEFAULT_MAX_WORKERS = 100;
+    /** The largest resource amount Ray accepts on a node. */
+    private static final BigDecimal MAX_RAY_QUANTITY = BigDecimal.valueOf(RayNodeResources.MAX_QUANTITY);
 
     private static final List<String> KEYS = List.of("name", "virtualCluster", "rayNodeType", "resources",
             "rayResources", "labels", "minWorkers", "maxWorkers", "strategy", "clusters", "template", "overrides");
@@ -182,10 +185,20 @@ final class PoolsReader {
                 value.problem("is not a custom resource: Ray sizes the object store itself");
                 continue;
             }
+            if (key.startsWith("node:")) {
+                value.problem("resource names starting with node: are reserved (Ray gives every node a node:<ip> resource)");
+                continue;
+            }
             Optional<BigDecimal> amount = value.number();
             if (amount.isPresent()) {
                 if (amount.get().signum() <= 0) {
                     value.problem("must be > 0");
+                } else if (amount.get().stripTrailingZeros().scale() > 0) {
+                    value.problem("must be a whole number (got " + amount.get().toPlainString() + "): a Ray node refuses "
+                            + "fractional resources and the autoscaler plans with whole ones; tasks may still ask for "
+                            + "a fraction of one");
+                } else if (amount.get().compareTo(MAX_RAY_QUANTITY) > 0) {
+                    value.problem("must be at most " + MAX_RAY_QUANTITY.toPlainString() + " (Ray's limit)");
                 } else {
                     result.put(key, amount.get().doubleValue());
                 }
