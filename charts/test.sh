@@ -220,6 +220,99 @@ for example in raycluster-kuberay-autoscaler.yaml raycluster-ray-start.yaml ray-
   fi
 done
 
+
+# ---------------------------------------------------------------- monitoring: dashboard and alerts ----
+# The Grafana dashboard (dashboards/ray-federation.json) and the alert rules (rules/ray-federation.rules.yaml)
+# the chart ships behind monitoring.grafanaDashboard.enabled / monitoring.prometheusRule.enabled. promtool
+# comes from scripts/lib/promtool (built from source once). That both use only metric names the sidecar
+# exports is checked by MetricsE2ETest against a real scrape (it writes tests/target/scraped-metric-names.txt,
+# compared here again when present).
+echo "monitoring"
+promtool="$repo_dir/scripts/lib/promtool"
+rules_file="$fed/rules/ray-federation.rules.yaml"
+dashboard_file="$fed/dashboards/ray-federation.json"
+run "lint ray-federation (dashboard and alerts on)" "$helm" lint --strict "$fed" \
+  --set monitoring.grafanaDashboard.enabled=true --set monitoring.prometheusRule.enabled=true
+render fed-monitoring "$fed" ray-federation -n ray --set monitoring.grafanaDashboard.enabled=true \
+  --set monitoring.prometheusRule.enabled=true --set-json 'monitoring.prometheusRule.labels={"release":"kube-prometheus-stack"}'
+refuse "a misspelt monitoring value (schema)" "at '/monitoring/prometheusRule': additional properties 'enable'" "$fed" \
+  --set monitoring.prometheusRule.enable=true
+if grep -q 'kind: PrometheusRule\|grafana_dashboard' "$out/fed-defaults.yaml" "$out/fed-full.yaml"; then
+  fail "dashboard and alerts are off by default" "$(grep -l 'kind: PrometheusRule\|grafana_dashboard' "$out"/fed-defaults.yaml "$out"/fed-full.yaml)"
+else
+  pass "dashboard and alerts are off by default"
+fi
+if python3 -c 'import yaml' 2>/dev/null; then
+  run "rendered dashboard ConfigMap and PrometheusRule carry the files" python3 - "$out/fed-monitoring.yaml" \
+    "$dashboard_file" "$rules_file" "$work/rendered-rules.yaml" <<'PY'
+import json, sys, yaml
+rendered, dashboard_file, rules_file, rendered_rules = sys.argv[1:5]
+objects = {d["kind"]: d for d in yaml.safe_load_all(open(rendered)) if d and d.get("kind") in ("ConfigMap", "PrometheusRule")
+           and d["metadata"]["name"] in ("ray-federation-dashboard", "ray-federation")}
+cm, rule = objects.get("ConfigMap"), objects.get("PrometheusRule")
+assert cm and rule, f"dashboard ConfigMap or PrometheusRule missing: {sorted(objects)}"
+assert cm["metadata"]["labels"].get("grafana_dashboard") == "1", cm["metadata"]["labels"]
+dashboard = json.loads(cm["data"]["ray-federation.json"])
+assert dashboard == json.load(open(dashboard_file)), "the ConfigMap's dashboard differs from dashboards/ray-federation.json"
+assert dashboard["uid"] and dashboard["title"] and dashboard["panels"], "dashboard without uid, title or panels"
+assert rule["apiVersion"] == "monitoring.coreos.com/v1", rule["apiVersion"]
+assert rule["metadata"]["namespace"] == "ray" and rule["metadata"]["labels"].get("release") == "kube-prometheus-stack", rule["metadata"]
+want = yaml.safe_load(open(rules_file).read().replace('job="ray-federation"', 'job="ray-federation-management",namespace="ray"'))
+assert rule["spec"] == want, "the PrometheusRule's spec differs from rules/ray-federation.rules.yaml (job selector replaced)"
+ups = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if "up{" in r["expr"]]
+assert ups and all('up{job="ray-federation-management",namespace="ray"}' in e for e in ups), ups
+open(rendered_rules, "w").write(yaml.safe_dump(rule["spec"]))
+PY
+else
+  echo "  skip  structured monitoring checks: PyYAML is not installed (pip install pyyaml)"
+fi
+echo "promtool: $("$promtool" --version 2>&1 | head -1)"
+run "promtool check rules rules/ray-federation.rules.yaml" "$promtool" check rules "$rules_file"
+if [[ -f "$work/rendered-rules.yaml" ]]; then
+  run "promtool check rules (as rendered into the PrometheusRule)" "$promtool" check rules "$work/rendered-rules.yaml"
+fi
+run "promtool test rules tests/ray-federation.rules.test.yaml" "$promtool" test rules "$fed/tests/ray-federation.rules.test.yaml"
+# Every dashboard query parses as PromQL (Grafana's variables replaced by what they expand to).
+dashboard_queries() {
+  python3 - "$dashboard_file" <<'PY'
+import json, sys
+def queries(panels):
+    for p in panels:
+        yield from queries(p.get("panels", []))
+        for t in p.get("targets", []):
+            yield t["expr"].replace("$__rate_interval", "5m").replace("$job", ".+").replace("\n", " ")
+for q in queries(json.load(open(sys.argv[1]))["panels"]):
+    print(q)
+PY
+}
+query_log=""
+query_count=0
+while IFS= read -r query; do
+  query_count=$((query_count + 1))
+  if ! err="$("$promtool" --experimental promql format "$query" 2>&1 >/dev/null)"; then
+    query_log+="$query"$'\n'"  $err"$'\n'
+  fi
+done < <(dashboard_queries)
+if ((query_count == 0)); then
+  fail "every dashboard query parses as PromQL" "no queries found in $dashboard_file"
+elif [[ -n "$query_log" ]]; then
+  fail "every dashboard query parses as PromQL" "$query_log"
+else
+  pass "every dashboard query parses as PromQL ($query_count queries)"
+fi
+scraped="$repo_dir/tests/target/scraped-metric-names.txt"
+if [[ -f "$scraped" ]]; then
+  missing="$(grep -ohE '\b(ray_federation|jvm|process)_[a-z0-9_]*[a-z0-9]\b' "$dashboard_file" "$rules_file" | sort -u | grep -vxF -f "$scraped")"
+  if [[ -z "$missing" ]]; then
+    pass "dashboard and alerts use only metric names a running sidecar exported ($(wc -l <"$scraped") scraped)"
+  else
+    fail "dashboard and alerts use only metric names a running sidecar exported" "not exported: $missing"
+  fi
+else
+  echo "  skip  metric names vs a real scrape: no tests/target/scraped-metric-names.txt (MetricsE2ETest writes it)"
+fi
+# ------------------------------------------------------------ end of monitoring: dashboard and alerts ----
+
 echo
 if ((failed > 0)); then
   echo "rendered output kept in $out"

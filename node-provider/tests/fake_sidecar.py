@@ -64,6 +64,48 @@ class FakeSidecar:
                 "node_config": {},
             },
         }
+        # GET /v1/clusters and GET /v1/pools answer these documents as they are (tests edit them).
+        self.clusters: List[Dict[str, Any]] = [
+            {
+                "name": "aws-use1", "cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
+                "state": "healthy", "stateReason": None, "stateSince": "2026-12-04T16:00:00Z",
+                "breaker": "closed", "breakerScope": "member:aws-use1", "breakerSince": "2026-12-04T16:00:00Z",
+                "breakerReason": None,
+                "capacity": {"CPU": "64", "memory": "256Gi"}, "allocated": {"CPU": "12500m", "memory": "48Gi"},
+                "nodes": 6, "cordoned": False, "kubeNodes": 4, "cordonedKubeNodes": 0,
+                "priority": 10, "elastic": False, "backoffs": [],
+            },
+            {
+                "name": "gcp-usc1", "cloud": "gcp", "region": "us-central1", "zone": "us-central1-a",
+                "state": "unreachable", "stateReason": "GET /version: connection refused",
+                "stateSince": "2026-12-04T16:58:00Z",
+                "breaker": "open", "breakerScope": "cloud:gcp", "breakerSince": "2026-12-04T16:58:30Z",
+                "breakerReason": "5 of 10 calls failed, last: connection refused",
+                "capacity": None, "allocated": None,
+                "nodes": 2, "cordoned": False, "kubeNodes": 0, "cordonedKubeNodes": 0,
+                "priority": 5, "elastic": True,
+                "backoffs": [
+                    {"pool": "gpu-l4", "until": "2026-12-04T17:10:00Z", "pauseSeconds": 120, "failures": 2,
+                     "reason": "worker evicted"},
+                ],
+            },
+        ]
+        self.pools: List[Dict[str, Any]] = [
+            {
+                "name": "cpu-small", "virtualCluster": "vc-batch", "rayNodeType": "cpu-small",
+                "nodes": 6, "pending": 1, "minWorkers": 0, "maxWorkers": 50, "strategy": "spread",
+                "resources": {"CPU": "2", "memory": "4Gi"}, "byCluster": {"aws-use1": 6},
+            },
+            {
+                "name": "gpu-l4", "virtualCluster": "vc-gpu", "rayNodeType": "gpu-l4",
+                "nodes": 2, "pending": 0, "minWorkers": 0, "maxWorkers": 200, "strategy": "priority",
+                "resources": {"CPU": "8", "GPU": "1", "memory": "32Gi"}, "byCluster": {"gcp-usc1": 2},
+            },
+        ]
+        self.virtual_clusters: List[Dict[str, Any]] = [
+            {"name": "vc-batch", "quota": {"CPU": "16", "memory": "64Gi"}, "used": {"CPU": "12", "memory": "24Gi"}},
+            {"name": "vc-gpu", "quota": None, "used": {"CPU": "16", "GPU": "2", "memory": "64Gi"}},
+        ]
         # node type -> (how many more may be created, reason, message) for partial rejections
         self.limits: Dict[str, Tuple[int, str, str]] = {}
         self.requests: List[Seen] = []
@@ -214,6 +256,10 @@ class FakeSidecar:
                 return self._set_tags(urllib.parse.unquote(path[len("/v1/nodes/"):-len("/tags")]), body)
             if method == "GET" and path == "/v1/node-types":
                 return 200, {}, {"availableNodeTypes": self.node_types}
+            if method == "GET" and path == "/v1/clusters":
+                return 200, {}, {"clusters": self.clusters}
+            if method == "GET" and path == "/v1/pools":
+                return 200, {}, {"pools": self.pools, "virtualClusters": self.virtual_clusters}
         raise ApiError(404, "not_found", f"no route {method} {path}")
 
     def _etag(self) -> str:

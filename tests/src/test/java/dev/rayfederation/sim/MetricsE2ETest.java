@@ -6,6 +6,7 @@ import dev.rayfederation.sim.PrometheusTextFormat.Sample;
 import dev.rayfederation.sim.PrometheusTextFormat.Scrape;
 import dev.rayfederation.sim.SidecarConfig.Pool;
 import dev.rayfederation.sim.SidecarConfig.VirtualCluster;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -14,6 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,7 +27,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Supplier;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,7 +39,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * /metrics after a scripted scale-up, parsed with a strict parser of the text format 0.0.4: the values (not only the
- * names) agree with what the API and the members show, and no label carries a node id.
+ * names) agree with what the API and the members show, and no label carries a node id. Before any event every
+ * counter is already there at zero; the chart's Grafana dashboard and Prometheus alerts use only names the sidecar
+ * really exports (the names scraped are written to {@code target/scraped-metric-names.txt}).
  */
 class MetricsE2ETest extends SidecarE2E {
 
@@ -133,6 +142,93 @@ class MetricsE2ETest extends SidecarE2E {
         assertMemberStates(end, clusters);
         assertHttpHistogramCountsEveryCall(end);
         assertNoLabelCarriesAnId(end, ids, List.of("scale-1", "scale-2", "too-big"));
+
+        // a worker deleted behind Ray's back: a loss, and its member backs off for that pool
+        JsonNode victim = remaining.get(0);
+        String victimMember = victim.path("cluster").asText();
+        Pod pod = federation.workerPods(CPU_POOL).get(victimMember).get(0);
+        federation.member(victimMember).client().pods().inNamespace(pod.getMetadata().getNamespace())
+                .withName(pod.getMetadata().getName()).delete();
+        List<Scrape> afterLoss = new ArrayList<>();
+        await("the deleted worker counted as a loss, and " + victimMember + " backing off pool " + CPU_POOL)
+                .atMost(DEADLINE).untilAsserted(() -> {
+                    Scrape s = scrape();
+                    afterLoss.add(s);
+                    assertThat(s.value("ray_federation_worker_losses_total", Map.of("member", victimMember, "reason", "deleted")))
+                            .isEqualTo(1);
+                    assertThat(s.value("ray_federation_backoff_active", Map.of("member", victimMember, "pool", CPU_POOL)))
+                            .isEqualTo(1);
+                    assertThat(s.value("ray_federation_backoff_seconds", Map.of("member", victimMember, "pool", CPU_POOL)))
+                            .isPositive();
+                });
+        Scrape last = afterLoss.get(afterLoss.size() - 1);
+        assertThat(last.sum("ray_federation_worker_losses_total", Map.of())).as("one loss in all").isEqualTo(1);
+
+        Set<String> exported = exportedNames(List.of(afterScaleUp, end, last));
+        Files.writeString(Files.createDirectories(Path.of("target")).resolve("scraped-metric-names.txt"),
+                String.join("\n", exported) + "\n");
+        assertChartUsesOnlyExportedNames(exported);
+    }
+
+    @Test
+    @DisplayName("before anything happened, every counter is there at zero for the configured pools and members, with the build and JVM metrics")
+    void countersAreThereAtZeroBeforeTheFirstEvent() throws Exception {
+        start(members(2, 1, 8), c -> c
+                .withVirtualCluster(VirtualCluster.of("vc-a").withQuota("CPU", 4))
+                .withPool(Pool.of("only-m2", "vc-a", Map.of("CPU", 2, "memory", "4Gi")).withClusters("m2"))
+                .withPool(Pool.of("anywhere", "vc-a", Map.of("CPU", 1, "memory", "1Gi"))));
+
+        Scrape s = scrape();
+
+        for (String pool : List.of("only-m2", "anywhere")) {
+            for (String reason : List.of("quota", "infeasible", "unavailable")) {
+                assertThat(s.value("ray_federation_rejected_workers_total", Map.of("pool", pool, "reason", reason)))
+                        .as("rejections of %s for %s", pool, reason).isZero();
+            }
+            for (String outcome : List.of("created", "partial", "rejected", "replay", "conflict", "failed")) {
+                assertThat(s.value("ray_federation_create_requests_total", Map.of("pool", pool, "outcome", outcome)))
+                        .as("create requests of %s with outcome %s", pool, outcome).isZero();
+            }
+        }
+        assertThat(s.sumBy("ray_federation_placements_total", "member", Map.of("pool", "only-m2")))
+                .as("placements of a pool allowed on m2 only").isEqualTo(Map.of("m2", 0.0));
+        assertThat(s.sumBy("ray_federation_placements_total", "member", Map.of("pool", "anywhere")))
+                .isEqualTo(Map.of("m1", 0.0, "m2", 0.0));
+        assertThat(s.sumBy("ray_federation_replacements_total", "member", Map.of("pool", "anywhere")))
+                .isEqualTo(Map.of("m1", 0.0, "m2", 0.0));
+        for (String member : List.of("m1", "m2")) {
+            for (String reason : List.of("deleted", "evicted", "failed", "gone")) {
+                assertThat(s.value("ray_federation_worker_losses_total", Map.of("member", member, "reason", reason)))
+                        .as("losses on %s for %s", member, reason).isZero();
+            }
+            assertThat(s.value("ray_federation_member_api_errors_total",
+                    Map.of("member", member, "operation", "create_pod", "kind", "failure"))).isZero();
+            for (String scope : List.of("member:" + member)) {
+                for (String state : List.of("closed", "open", "half_open")) {
+                    assertThat(s.value("ray_federation_breaker_transitions_total", Map.of("breaker", scope, "to", state)))
+                            .as("transitions of %s to %s", scope, state).isZero();
+                }
+            }
+        }
+        assertThat(s.value("ray_federation_breaker_transitions_total", Map.of("breaker", "cloud:aws", "to", "open")))
+                .isZero();
+        assertThat(s.value("ray_federation_terminations_total", Map.of("outcome", "unknown"))).isZero();
+
+        String version;
+        try (JarFile jar = new JarFile(RepoRoot.sidecarJar().toFile())) {
+            version = jar.getManifest().getMainAttributes().getValue("Implementation-Version");
+        }
+        assertThat(version).as("Implementation-Version in the sidecar jar's manifest").isNotBlank();
+        assertThat(s.samples("ray_federation_build_info")).as("build info")
+                .singleElement().satisfies(b -> {
+                    assertThat(b.labels()).isEqualTo(Map.of("version", version));
+                    assertThat(b.value()).isEqualTo(1);
+                });
+
+        assertThat(s.families()).as("the Prometheus client's JVM and process metrics")
+                .containsKeys("jvm_memory_used_bytes", "jvm_threads_current", "jvm_gc_collection_seconds",
+                        "process_cpu_seconds_total", "process_start_time_seconds", "process_resident_memory_bytes");
+        assertThat(s.value("process_open_fds", Map.of())).isPositive();
     }
 
     // ------------------------------------------------------------------ assertions
@@ -224,6 +320,33 @@ class MetricsE2ETest extends SidecarE2E {
                 assertThat(value).as("a label value containing node id %s", id).doesNotContain(id);
             }
             assertThat(requestIds).as("label values that are request ids").doesNotContain(value);
+        }
+    }
+
+    /** Sample and family names in these scrapes. */
+    private static Set<String> exportedNames(List<Scrape> scrapes) {
+        Set<String> names = new TreeSet<>();
+        for (Scrape s : scrapes) {
+            names.addAll(s.families().keySet());
+            s.samples().forEach(sample -> names.add(sample.name()));
+        }
+        return names;
+    }
+
+    private static final Pattern METRIC_NAME = Pattern.compile("\\b((?:ray_federation|jvm|process)_[a-z0-9_]*[a-z0-9])\\b");
+
+    /** Every metric name the chart's Grafana dashboard and Prometheus rules use is one the sidecar exports. */
+    private static void assertChartUsesOnlyExportedNames(Set<String> exported) throws IOException {
+        Path chart = RepoRoot.find().resolve("charts/ray-federation");
+        for (Path file : List.of(chart.resolve("dashboards/ray-federation.json"), chart.resolve("rules/ray-federation.rules.yaml"))) {
+            Set<String> used = new TreeSet<>();
+            Matcher m = METRIC_NAME.matcher(Files.readString(file));
+            while (m.find()) {
+                used.add(m.group(1));
+            }
+            assertThat(used).as("metric names used by %s", file).isNotEmpty();
+            assertThat(exported).as("names the sidecar exports vs the names %s uses", file.getFileName())
+                    .containsAll(used);
         }
     }
 

@@ -10,6 +10,8 @@ import dev.rayfederation.sidecar.registry.RayTags;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -26,8 +29,28 @@ import java.util.function.LongSupplier;
  * {@code ray_federation_}; labels are bounded (member, cloud, pool, virtual cluster, reason, outcome, route),
  * never a node id or a request id. Gauges about state are computed at scrape time from the registry and the
  * members, so they can never drift from what the API reports.
+ *
+ * <p>Counters are present at zero for every label set known from the configuration (pools, members, reasons,
+ * outcomes) from the first scrape on, so {@code rate()} and alerts work before the first event. The registry
+ * also carries {@code ray_federation_build_info{version}} and, once {@link #observe} is called (the sidecar
+ * process does), the Prometheus client's own JVM and process metrics ({@code jvm_*}, {@code process_*}).
  */
 public final class FederationMetrics {
+
+    /** Outcomes of create calls (label {@code outcome} of {@code ray_federation_create_requests_total}). */
+    public static final List<String> CREATE_OUTCOMES =
+            List.of("created", "partial", "rejected", "replay", "conflict", "invalid", "failed");
+    /** Why workers were not created (label {@code reason} of {@code ray_federation_rejected_workers_total}). */
+    public static final List<String> REJECTION_REASONS = List.of("quota", "infeasible", "unavailable");
+    /** Why workers left without Ray asking (label {@code reason} of {@code ray_federation_worker_losses_total}). */
+    public static final List<String> LOSS_REASONS = List.of("deleted", "evicted", "failed", "gone");
+    /** Outcomes of terminate calls, per node id (label {@code outcome} of {@code ray_federation_terminations_total}). */
+    public static final List<String> TERMINATION_OUTCOMES = List.of("terminating", "unknown");
+    /** Operations timed against member API servers (see {@code MemberCallObserver#operation}). */
+    public static final List<String> MEMBER_OPERATIONS =
+            List.of("create_pod", "delete_pod", "patch_pod", "version", "access_check", "other");
+    /** Kinds of failed member API calls (label {@code kind} of {@code ray_federation_member_api_errors_total}). */
+    public static final List<String> MEMBER_ERROR_KINDS = List.of("rejected", "failure");
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter createRequests;
@@ -69,11 +92,54 @@ public final class FederationMetrics {
         memberCallErrors = Counter.builder().name("ray_federation_member_api_errors_total")
                 .help("Failed calls to member Kubernetes API servers, by member, operation and kind (rejected: a 4xx caused by our request; failure: no answer, 408, 429, 5xx)")
                 .labelNames("member", "operation", "kind").register(registry);
+        Info.builder().name("ray_federation_build_info")
+                .help("Always 1; the sidecar's version as a label")
+                .labelNames("version").register(registry).addLabelValues(version());
+        for (String outcome : TERMINATION_OUTCOMES) {
+            terminations.labelValues(outcome);
+        }
     }
 
-    /** Registers the gauges computed at scrape time from the registry and the members. */
+    /** The sidecar's version from its jar's manifest ({@code Implementation-Version}), "unknown" when not run from the jar. */
+    public static String version() {
+        String v = FederationMetrics.class.getPackage().getImplementationVersion();
+        return v == null || v.isBlank() ? "unknown" : v;
+    }
+
+    /** Creates every counter series known from the configuration, at zero. */
+    private void initialiseCounters(FederationConfig config) {
+        for (FederationConfig.Pool pool : config.pools()) {
+            for (String outcome : CREATE_OUTCOMES) {
+                createRequests.labelValues(pool.name(), outcome);
+            }
+            for (String reason : REJECTION_REASONS) {
+                workersRejected.labelValues(pool.name(), reason);
+            }
+            for (String member : pool.clusters()) {
+                workersCreated.labelValues(pool.name(), member);
+                replacements.labelValues(pool.name(), member);
+            }
+        }
+        for (FederationConfig.Cluster member : config.clusters()) {
+            for (String reason : LOSS_REASONS) {
+                podEvents.labelValues(member.name(), reason);
+            }
+            for (String operation : MEMBER_OPERATIONS) {
+                for (String kind : MEMBER_ERROR_KINDS) {
+                    memberCallErrors.labelValues(member.name(), operation, kind);
+                }
+            }
+        }
+    }
+
+    /**
+     * Registers the gauges computed at scrape time from the registry and the members, the counters known from
+     * {@code config} at zero, and the JVM and process metrics.
+     */
     public FederationMetrics observe(FederationConfig config, NodeRegistry nodes, Map<String, MemberCluster> members) {
         this.lastChange = nodes::lastChangeMillis;
+        initialiseCounters(config);
+        JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder().name("ray_federation_nodes")
                 .help("Worker nodes in the snapshot by member, pool and status (up-to-date, pending, update-failed)")
                 .labelNames("member", "pool", "status")
@@ -136,6 +202,11 @@ public final class FederationMetrics {
         Counter transitions = Counter.builder().name("ray_federation_breaker_transitions_total")
                 .help("Circuit breaker transitions by breaker (cloud:NAME or member:NAME) and the state entered")
                 .labelNames("breaker", "to").register(registry);
+        for (dev.rayfederation.k8s.BreakerStatus st : breakers.statuses()) {
+            for (dev.rayfederation.k8s.BreakerStatus.State s : dev.rayfederation.k8s.BreakerStatus.State.values()) {
+                transitions.labelValues(st.scope(), s.wire());
+            }
+        }
         breakers.onTransition(t -> transitions.labelValues(t.scope(), t.to().wire()).inc());
         breakers.onCall((member, operation, nanos, outcome) ->
                 memberCall(member, operation, nanos / 1e9, "ok".equals(outcome) ? null : outcome));
