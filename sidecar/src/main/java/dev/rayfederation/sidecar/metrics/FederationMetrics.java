@@ -202,8 +202,8 @@ public final class FederationMetrics {
         Counter transitions = Counter.builder().name("ray_federation_breaker_transitions_total")
                 .help("Circuit breaker transitions by breaker (cloud:NAME or member:NAME) and the state entered")
                 .labelNames("breaker", "to").register(registry);
-        for (dev.rayfederation.k8s.BreakerStatus st : breakers.statuses()) {
-            for (dev.rayfederation.k8s.BreakerStatus.State s : dev.rayfederation.k8s.BreakerStatus.State.values()) {
+        for (dev.rayfederation.k8s.resilience.BreakerStatus st : breakers.statuses()) {
+            for (dev.rayfederation.k8s.resilience.BreakerStatus.State s : dev.rayfederation.k8s.resilience.BreakerStatus.State.values()) {
                 transitions.labelValues(st.scope(), s.wire());
             }
         }

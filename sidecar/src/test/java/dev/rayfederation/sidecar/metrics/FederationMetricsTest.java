@@ -1,11 +1,11 @@
 package dev.rayfederation.sidecar.metrics;
 
-import dev.rayfederation.k8s.MemberCluster;
-import dev.rayfederation.k8s.ResourceVector;
+import dev.rayfederation.k8s.member.InMemoryMemberCluster;
+import dev.rayfederation.k8s.member.MemberCluster;
+import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.config.FederationConfig.Strategy;
 import dev.rayfederation.sidecar.config.FederationConfig.VirtualCluster;
-import dev.rayfederation.sidecar.provision.FakeMemberCluster;
+import dev.rayfederation.sidecar.placement.strategy.Strategies;
 import dev.rayfederation.sidecar.provision.TestConfigs;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import org.junit.jupiter.api.Test;
@@ -24,13 +24,13 @@ class FederationMetricsTest {
         FederationConfig config = TestConfigs.config(
                 List.of(TestConfigs.cluster("aws-use1", "aws", 10), TestConfigs.cluster("gcp-usc1", "gcp", 5)),
                 List.of(new VirtualCluster("vc-gpu", ResourceVector.EMPTY)),
-                List.of(TestConfigs.pool("gpu-1", "vc-gpu", Map.of("CPU", "4", "GPU", "1"), 6, Strategy.SPREAD,
+                List.of(TestConfigs.pool("gpu-1", "vc-gpu", Map.of("CPU", "4", "GPU", "1"), 6, Strategies.SPREAD,
                         List.of("gcp-usc1"))));
         Map<String, MemberCluster> members = new LinkedHashMap<>();
-        members.put("aws-use1", new FakeMemberCluster("aws-use1", "aws", 1,
-                ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi"))));
-        members.put("gcp-usc1", new FakeMemberCluster("gcp-usc1", "gcp", 1,
-                ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi"))));
+        members.put("aws-use1", InMemoryMemberCluster.builder("aws-use1", "aws", 1,
+                ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi"))).build());
+        members.put("gcp-usc1", InMemoryMemberCluster.builder("gcp-usc1", "gcp", 1,
+                ResourceVector.ofQuantities(Map.of("CPU", "16", "memory", "64Gi"))).build());
 
         String text = new FederationMetrics().observe(config, new NodeRegistry(), members).scrape();
 
