@@ -45,7 +45,9 @@ import java.util.TreeMap;
  *   <li>pod name, {@code restartPolicy: Never} (a worker that exits is not restarted in place: Ray sees it
  *       gone), the contract labels over the template's, never KubeRay's {@code ray.io/group},
  *       {@code ray.io/cluster} or {@code ray.io/node-type} (KubeRay would adopt the pod), and the tags and
- *       request annotations.</li>
+ *       request annotations;</li>
+ *   <li>what the template leaves unset of PodSecurity's {@code restricted} profile, and no ServiceAccount token
+ *       ({@link PodSecurityDefaults}).</li>
  * </ol>
  */
 public final class WorkerPodRenderer {
@@ -128,6 +130,7 @@ public final class WorkerPodRenderer {
             worker.setArgs(new ArrayList<>(List.of(RayStartCommand.shellLine(spec))));
         }
         podSpec.setRestartPolicy("Never");
+        PodSecurityDefaults.apply(podSpec);
 
         ObjectMeta meta = new ObjectMeta();
         meta.setName(spec.podName());

@@ -216,6 +216,38 @@ class WorkerPodRendererTest {
         }
 
         @Test
+        void meetsPodSecurityRestrictedAndMountsNoServiceAccountToken() {
+            Pod pod = WorkerPodRenderer.render(spec(Map.of("spec", Map.of("initContainers", List.of(
+                    Map.of("name", "setup", "image", "busybox")))), Map.of()));
+
+            assertThat(pod.getSpec().getAutomountServiceAccountToken()).isFalse();
+            assertThat(pod.getSpec().getSecurityContext().getRunAsNonRoot()).isTrue();
+            assertThat(pod.getSpec().getSecurityContext().getRunAsUser()).isEqualTo(1000L);
+            assertThat(pod.getSpec().getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+            List<Container> all = new java.util.ArrayList<>(pod.getSpec().getContainers());
+            all.addAll(pod.getSpec().getInitContainers());
+            assertThat(all).hasSize(2).allSatisfy(c -> {
+                assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+                assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+            });
+        }
+
+        @Test
+        void keepsWhatTheTemplateSaysAboutSecurity() {
+            Pod pod = WorkerPodRenderer.render(spec(Map.of("spec", Map.of(
+                    "automountServiceAccountToken", true,
+                    "securityContext", Map.of("runAsUser", 0, "runAsNonRoot", false),
+                    "containers", List.of(Map.of("name", "ray-worker", "image", "my/ray:1",
+                            "securityContext", Map.of("privileged", true, "allowPrivilegeEscalation", true))))), Map.of()));
+
+            assertThat(pod.getSpec().getAutomountServiceAccountToken()).isTrue();
+            assertThat(pod.getSpec().getSecurityContext().getRunAsUser()).isZero();
+            assertThat(pod.getSpec().getSecurityContext().getRunAsNonRoot()).isFalse();
+            assertThat(worker(pod).getSecurityContext().getPrivileged()).isTrue();
+            assertThat(worker(pod).getSecurityContext().getAllowPrivilegeEscalation()).isTrue();
+        }
+
+        @Test
         void aMissingRequiredFieldIsNamed() {
             WorkerPodSpec s = spec(Map.of(), Map.of());
             WorkerPodSpec noHead = new WorkerPodSpec(s.nodeId(), s.podName(), s.rayClusterName(), null, s.pool(),
