@@ -29,6 +29,11 @@ public final class PodTemplates {
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     private static final Set<String> OPERATORS = Set.of("Exists", "Equal");
     private static final Set<String> EFFECTS = Set.of("NoSchedule", "PreferNoSchedule", "NoExecute");
+    private static final List<String> PULL_POLICIES = List.of("Always", "IfNotPresent", "Never");
+    private static final List<String> RESTART_POLICIES = List.of("Always", "OnFailure", "Never");
+    private static final List<String> DNS_POLICIES = List.of("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None");
+    private static final List<String> PREEMPTION_POLICIES = List.of("PreemptLowerPriority", "Never");
+    private static final List<String> PROTOCOLS = List.of("TCP", "UDP", "SCTP");
 
     private PodTemplates() {
     }
@@ -89,6 +94,9 @@ public final class PodTemplates {
             return problems;
         }
         unknown(problems, path + ".spec", spec.getAdditionalProperties(), "");
+        oneOf(problems, path + ".spec.restartPolicy", spec.getRestartPolicy(), RESTART_POLICIES);
+        oneOf(problems, path + ".spec.dnsPolicy", spec.getDnsPolicy(), DNS_POLICIES);
+        oneOf(problems, path + ".spec.preemptionPolicy", spec.getPreemptionPolicy(), PREEMPTION_POLICIES);
         List<Container> containers = nullToEmpty(spec.getContainers());
         int worker = WorkerContainers.indexIn(containers);
         Set<String> names = new HashSet<>();
@@ -129,10 +137,26 @@ public final class PodTemplates {
         if ((c.getImage() == null || c.getImage().isBlank()) && !worker && !directive) {
             problems.add(at + ".image: is required");
         }
+        oneOf(problems, at + ".imagePullPolicy", c.getImagePullPolicy(), PULL_POLICIES);
+        List<io.fabric8.kubernetes.api.model.ContainerPort> ports = nullToEmpty(c.getPorts());
+        for (int i = 0; i < ports.size(); i++) {
+            oneOf(problems, at + ".ports[" + i + "].protocol", ports.get(i).getProtocol(), PROTOCOLS);
+            Integer port = ports.get(i).getContainerPort();
+            if (port != null && (port < 1 || port > 65535)) {
+                problems.add(at + ".ports[" + i + "].containerPort: must be 1..65535, not " + port);
+            }
+        }
         ResourceRequirements r = c.getResources();
         if (r != null) {
             quantities(problems, at + ".resources.requests", r.getRequests());
             quantities(problems, at + ".resources.limits", r.getLimits());
+        }
+    }
+
+    /** A field a Kubernetes API server only accepts from a fixed list: refused here, not as a 422 at create time. */
+    private static void oneOf(List<String> problems, String at, String value, List<String> allowed) {
+        if (value != null && !value.isEmpty() && !allowed.contains(value)) {
+            problems.add(at + ": must be one of " + String.join(", ", allowed) + ", not '" + value + "'");
         }
     }
 

@@ -223,6 +223,12 @@ class ConfigValidationTest {
                         "pools[0].rayResources.node:10.0.0.1: resource names starting with node: are reserved"),
                 edit("a template that is not a map", POOL0_RESOURCES, POOL0_RESOURCES + "\n    template: rayproject/ray",
                         "pools[0].template: must be a map, not a string ('rayproject/ray')"),
+                edit("an imagePullPolicy the API server would refuse (422)", POOL0_RESOURCES, POOL0_RESOURCES
+                                + "\n    template: {spec: {containers: [{name: ray-worker, image: img, imagePullPolicy: Sometimes}]}}",
+                        "pools[0].template.spec.containers[0].imagePullPolicy: must be one of Always, IfNotPresent, Never, not 'Sometimes'"),
+                edit("a restartPolicy the API server would refuse (422)", POOL0_RESOURCES, POOL0_RESOURCES
+                                + "\n    template: {spec: {restartPolicy: Sometimes}}",
+                        "pools[0].template.spec.restartPolicy: must be one of Always, OnFailure, Never, not 'Sometimes'"),
                 // timing
                 edit("a duration without a unit", "api:\n", "timing: {requestTimeout: 30}\napi:\n",
                         "timing.requestTimeout: must be a duration with a unit, such as 500ms, 10s or 2m (got 30)"),
