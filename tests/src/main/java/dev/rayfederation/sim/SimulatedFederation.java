@@ -43,11 +43,44 @@ public final class SimulatedFederation implements AutoCloseable {
         SimulatedMembers members = SimulatedMembers.start(specs, dir.resolve("members"), kubelet);
         try {
             SidecarConfig config = configure.apply(SidecarConfig.forMembers(members));
-            return new SimulatedFederation(members, SidecarProcess.start(config, dir.resolve("sidecar"), sidecar));
+            SimulatedFederation federation = new SimulatedFederation(members,
+                    SidecarProcess.start(config, dir.resolve("sidecar"), sidecar));
+            federation.awaitMembersConnected(java.time.Duration.ofSeconds(90));
+            return federation;
         } catch (RuntimeException e) {
             members.close();
             throw e;
         }
+    }
+
+    /**
+     * Waits (up to {@code deadline}) until the sidecar has connected to every member. The sidecar is ready once each
+     * member has synced OR been marked unreachable; on a loaded machine a simulated member can miss the first sync
+     * window and is connected a few seconds later. Scenarios start from connected members.
+     */
+    private void awaitMembersConnected(java.time.Duration deadline) {
+        long until = System.nanoTime() + deadline.toNanos();
+        while (System.nanoTime() < until) {
+            SidecarApi.Response r = api().clusters();
+            if (r.status() == 200) {
+                boolean all = true;
+                for (JsonNode c : r.body().path("clusters")) {
+                    String state = c.path("state").asText();
+                    all &= !state.equals("unreachable") && !state.equals("syncing");
+                }
+                if (all) {
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new IllegalStateException("the sidecar did not connect to every member within " + deadline.toSeconds()
+                + " s: " + api().clusters());
     }
 
     public SimulatedMembers members() {
