@@ -75,10 +75,21 @@ public final class ApiServer {
 
     public Future<HttpServer> listen() {
         FederationConfig.HostPort at = config.api().listen();
-        return vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(true))
+        return vertx.createHttpServer(listenerOptions().setCompressionSupported(true))
                 .requestHandler(router())
                 .listen(at.port(), at.host().replace("[", "").replace("]", ""));
     }
+
+    /**
+     * Options of both listeners: a connection idle for {@value #IDLE_TIMEOUT_S} s is closed (slow or abandoned clients
+     * cannot hold connections forever), request lines and headers are bounded.
+     */
+    static HttpServerOptions listenerOptions() {
+        return new HttpServerOptions().setIdleTimeout(IDLE_TIMEOUT_S).setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxInitialLineLength(8192).setMaxHeaderSize(16 * 1024);
+    }
+
+    static final int IDLE_TIMEOUT_S = 30;
 
     public Router router() {
         Router router = Router.router(vertx);
@@ -232,6 +243,8 @@ public final class ApiServer {
     private void putTags(RoutingContext ctx) {
         Map<String, String> tags = parser.tags(ctx.body().asString());
         String id = ctx.pathParam("id");
+        state.snapshot().nodes().stream().filter(n -> n.id().equals(id)).findFirst()
+                .ifPresent(n -> RequestParser.checkMergedTags(n.tags(), tags));
         NodeRecord node = provider.setTags(id, tags);
         boolean stale = state.snapshot().staleMembers().contains(node.member());
         ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")

@@ -57,7 +57,7 @@ public final class ManagementServer {
                 .end(metrics.get()));
         router.errorHandler(404, ctx -> ApiServer.error(ctx, new ApiException(404, "not_found",
                 "no such endpoint: " + ctx.request().path(), null)));
-        return vertx.createHttpServer().requestHandler(router)
+        return vertx.createHttpServer(ApiServer.listenerOptions()).requestHandler(router)
                 .listen(listen.port(), listen.host().replace("[", "").replace("]", ""));
     }
 }

@@ -1,7 +1,12 @@
 package dev.rayfederation.sidecar.api;
 
 import dev.rayfederation.sidecar.json.Json;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rayfederation.sidecar.config.FederationConfig;
@@ -25,8 +30,21 @@ import java.util.regex.Pattern;
 /**
  * Validates request bodies of the node-provider API. Every problem is an {@link ApiException} (400) that
  * names the field at fault; nothing is changed before a body is fully valid.
+ *
+ * <p>Strict JSON: a key given twice in one object is refused (not "last wins"), and so is nesting deeper than
+ * {@value #MAX_DEPTH} levels. Tags must fit where they are kept: in one annotation of the worker pod, and a
+ * Kubernetes API server refuses a pod whose annotations exceed 256 KiB in total.
  */
 public final class RequestParser {
+
+    /** Deepest nesting a request may have (Ray's bodies are 3 levels deep; node_config a few more). */
+    static final int MAX_DEPTH = 32;
+    /** Most bytes the tags may take as JSON: a pod's annotations may hold 256 KiB, ours need a little besides. */
+    static final int MAX_TAGS_JSON_BYTES = 256 * 1024 - 4 * 1024;
+    private static final ObjectMapper STRICT = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build());
 
     private static final Set<String> CREATE_FIELDS =
             Set.of("nodeType", "count", "requestId", "tags", "resources", "labels", "nodeConfig");
@@ -67,6 +85,7 @@ public final class RequestParser {
             throw ApiException.invalid("requestId", "requestId must be 1-253 characters of [A-Za-z0-9._:/+=@-]");
         }
         Map<String, String> tags = stringMap(root, "tags");
+        checkTagsSize("tags", tags);
         Map<String, Double> resources = numberMap(root, "resources");
         Map<String, String> labels = stringMap(root, "labels");
         Map<String, Object> nodeConfig = objectMap(root, "nodeConfig");
@@ -100,7 +119,28 @@ public final class RequestParser {
         if (root.get("tags") == null) {
             throw ApiException.invalid("tags", "tags is required");
         }
-        return stringMap(root, "tags");
+        Map<String, String> tags = stringMap(root, "tags");
+        checkTagsSize("tags", tags);
+        return tags;
+    }
+
+    /**
+     * Refuses tags that could not be kept on a pod. Called on the request's tags, and by the caller again on the
+     * merged tags of a node ({@link #checkMergedTags}).
+     */
+    static void checkTagsSize(String field, Map<String, String> tags) {
+        int bytes = Json.string(new TreeMap<>(tags)).getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_TAGS_JSON_BYTES) {
+            throw ApiException.invalid(field, field + " take " + bytes + " bytes as JSON; at most " + MAX_TAGS_JSON_BYTES
+                    + " fit in a pod's annotations (a Kubernetes API server refuses more than 256 KiB in total)");
+        }
+    }
+
+    /** The tags a node would have after a merge must still fit on its pod. */
+    public static void checkMergedTags(Map<String, String> current, Map<String, String> update) {
+        Map<String, String> merged = new TreeMap<>(current);
+        merged.putAll(update);
+        checkTagsSize("tags", merged);
     }
 
     private static ObjectNode object(String body) {
@@ -109,10 +149,13 @@ public final class RequestParser {
         }
         JsonNode root;
         try {
-            root = Json.MAPPER.readTree(body);
+            root = STRICT.readTree(body);
+        } catch (StreamConstraintsException e) {
+            throw ApiException.invalid(null, "request body nests deeper than " + MAX_DEPTH + " levels");
         } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
             throw ApiException.invalid(null, "request body is not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         }
         if (root == null || !root.isObject()) {
             throw ApiException.invalid(null, "request body must be a JSON object");

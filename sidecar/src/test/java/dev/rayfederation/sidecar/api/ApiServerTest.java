@@ -253,6 +253,7 @@ class ApiServerTest {
                 "count beyond maxWorkers|{\"nodeType\":\"gpu-1\",\"count\":7}|count",
                 "tags not strings|{\"nodeType\":\"cpu-4\",\"count\":1,\"tags\":{\"a\":1}}|tags.a",
                 "bad requestId|{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"has space\"}|requestId",
+                "a key given twice|{\"nodeType\":\"cpu-4\",\"count\":1,\"count\":5}|",
         })
         void createIsRefused(String what, String body, String field) throws Exception {
             start();
@@ -266,6 +267,37 @@ class ApiServerTest {
             }
             assertThat(podCount()).isZero();
             assertThat(registry.revision()).isEqualTo(revision);
+        }
+
+        @Test
+        void jsonNestedTooDeeplyIsA400NotA500() throws Exception {
+            start();
+            String deep = "{\"nodeType\":\"cpu-4\",\"count\":1,\"nodeConfig\":" + "{\"a\":".repeat(2000) + "1"
+                    + "}".repeat(2000) + "}";
+            Reply r = post("/v1/nodes", deep);
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body().at("/error/message").asText()).contains("nests deeper than");
+            assertThat(podCount()).isZero();
+        }
+
+        @Test
+        void aKeyGivenTwiceIsNamedAndNothingIsCreated() throws Exception {
+            start();
+            Reply r = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"count\":5}");
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body().at("/error/message").asText()).contains("Duplicate field 'count'");
+            assertThat(podCount()).isZero();
+        }
+
+        @Test
+        void tagsTooLargeForAPodsAnnotationsAreRefusedBeforeAnyPod() throws Exception {
+            start();
+            String tags = "{\"a\":\"" + "x".repeat(300 * 1024) + "\"}";
+            Reply r = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"tags\":" + tags + "}");
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body().at("/error/field").asText()).isEqualTo("tags");
+            assertThat(r.body().at("/error/message").asText()).contains("256 KiB");
+            assertThat(podCount()).isZero();
         }
 
         @Test
