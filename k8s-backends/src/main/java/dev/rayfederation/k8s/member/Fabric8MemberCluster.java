@@ -92,6 +92,8 @@ public final class Fabric8MemberCluster implements MemberCluster {
         this.workers = new WorkerPodCache(spec.name(), options.gpuResourceName());
         this.connection = new MemberConnection(spec, options, () -> clientFactory.apply(retryAfter), control, guard, workers);
         this.commands = new PodCommands(spec, options, guard, connection::client, workers);
+        guard.checkGoAwayWith(connection::explainGoAway);
+        guard.onAttempt(connection::attempted);
         if (cloudBreaker != null) {
             breakerSubscriptions.add(cloudBreaker.onTransition(this::breakerTransitioned));
         }

@@ -1,6 +1,11 @@
 package dev.rayfederation.k8s.member;
 
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +38,10 @@ import java.util.function.Supplier;
  * had no working watch for longer than {@code unreachableAfter} and the API server does not answer either, the
  * member turns UNREACHABLE while keeping its last known worker pods (the sidecar reports them stale), and returns
  * to its synced state when the watches are back (fabric8 relists and rewatches on its own).
+ *
+ * <p>When the API server refuses our credentials (401, or a 403 by RBAC) during an attempt, in the health check's
+ * probe or on any call, the member is UNAUTHORIZED with the server's message as its reason: its informers stop and
+ * a new attempt, with the kubeconfig (and so the token) read afresh, follows every retry interval.
  *
  * <p>Everything here runs on the member's control thread, which also calls the state listeners.
  */
@@ -186,11 +195,15 @@ final class MemberConnection implements AutoCloseable {
                 : cause instanceof IllegalArgumentException
                 ? cause.getMessage()
                 : "cannot sync with the API server " + server() + ": " + ApiFailures.describe(cause);
+        boolean unauthorized = ApiFailures.kind(cause) == MemberApiException.Kind.UNAUTHORIZED;
+        if (unauthorized) {
+            reason = credentialsRefused(cause);
+        }
         closeClient();
-        transition(MemberState.UNREACHABLE, reason);
+        transition(unauthorized ? MemberState.UNAUTHORIZED : MemberState.UNREACHABLE, reason);
         firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), ApiFailures.kind(cause),
                 ApiFailures.serverMessage(cause), reason, cause));
-        LOG.warn("member {}: unreachable, retrying in {}: {}", spec.name(), seconds(options.retryInterval()), reason);
+        LOG.warn("member {}: {}, retrying in {}: {}", spec.name(), state().wire(), seconds(options.retryInterval()), reason);
         schedule(this::attempt, options.retryInterval());
     }
 
@@ -223,7 +236,7 @@ final class MemberConnection implements AutoCloseable {
      */
     private void checkHealth() {
         MemberInformers current = informers;
-        if (closed || current == null) {
+        if (closed || current == null || state.state() == MemberState.UNAUTHORIZED) {
             return;
         }
         if (current.allWatching()) {
@@ -261,11 +274,68 @@ final class MemberConnection implements AutoCloseable {
                     if (cause instanceof MemberApiException && cause.getCause() != null) {
                         cause = cause.getCause();
                     }
+                    if (ApiFailures.kind(cause) == MemberApiException.Kind.UNAUTHORIZED) {
+                        unauthorized(cause);
+                        return;
+                    }
                     Instant since = watchLostSince;
                     transition(MemberState.UNREACHABLE, "lost the API server " + server()
                             + (since == null ? "" : " for " + seconds(Duration.between(since, Instant.now())))
                             + ": " + ApiFailures.describe(cause) + "; showing the last known pods");
                 }));
+    }
+
+    // ---- credentials -----------------------------------------------------------------------------------
+
+    /** What an attempt of a guarded call said about the member (on a call thread or the timer). */
+    void attempted(CallOutcome outcome, Throwable failure) {
+        if (outcome == CallOutcome.REQUEST_REJECTED && ApiFailures.kind(failure) == MemberApiException.Kind.UNAUTHORIZED) {
+            runOnControl(() -> unauthorized(failure));
+        }
+    }
+
+    /**
+     * Looks behind a "GOAWAY received": asks the API server for its version again over HTTP/1.1, where a refused
+     * token is answered 401 and nothing closes the connection first. Returns that 401, or {@code goAway} as it was.
+     * Runs on a call thread.
+     */
+    RuntimeException explainGoAway(RuntimeException goAway) {
+        KubernetesClient c = client;
+        if (c == null || closed) {
+            return goAway;
+        }
+        Config http11 = new ConfigBuilder(c.getConfiguration()).withHttp2Disable(true).withRequestRetryBackoffLimit(0).build();
+        try (KubernetesClient probe = new KubernetesClientBuilder().withConfig(http11)
+                .withHttpClientFactory(new JdkHttpClientFactory()).build()) {
+            probe.getKubernetesVersion();
+            return goAway;
+        } catch (KubernetesClientException e) {
+            if (ApiFailures.kind(e) == MemberApiException.Kind.UNAUTHORIZED) {
+                LOG.debug("member {}: the GOAWAY hid a refusal of our credentials: {}", spec.name(), ApiFailures.describe(e));
+                return e;
+            }
+            return goAway;
+        }
+    }
+
+    /** On the control thread: a synced member whose credentials were refused stops its informers and reconnects. */
+    private void unauthorized(Throwable failure) {
+        if (closed || attempting != null || informers == null || state.state() == MemberState.UNAUTHORIZED) {
+            return;
+        }
+        transition(MemberState.UNAUTHORIZED, credentialsRefused(failure));
+        closeQuietly(informers);
+        closeClient();
+        watchLostSince = null;
+        LOG.warn("member {}: reconnecting in {} with the kubeconfig read afresh", spec.name(), seconds(options.retryInterval()));
+        schedule(this::attempt, options.retryInterval());
+    }
+
+    /** The state reason of an UNAUTHORIZED member: the API server's own message. */
+    private String credentialsRefused(Throwable failure) {
+        String message = ApiFailures.serverMessage(failure);
+        return "the API server " + server() + " refused our credentials: HTTP " + ApiFailures.status(failure) + ": "
+                + (message == null || message.isBlank() ? ApiFailures.describe(failure) : message);
     }
 
     // ---- plumbing --------------------------------------------------------------------------------------
