@@ -1,5 +1,6 @@
 package dev.rayfederation.k8s.member;
 
+import dev.rayfederation.k8s.resilience.BreakerStatus;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -23,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -39,6 +41,13 @@ import java.util.function.Supplier;
  * member turns UNREACHABLE while keeping its last known worker pods (the sidecar reports them stale), and returns
  * to its synced state when the watches are back (fabric8 relists and rewatches on its own).
  *
+ * <p>A synced member is HEALTHY only while its calls go through: while its cloud's or its own circuit breaker is
+ * open, or after {@value #FAILED_CALLS_DEGRADE} calls in a row failed without an answer (or with 408, 429, 5xx),
+ * it is DEGRADED, even when its watches look alive (an API server that is shutting down keeps serving its open
+ * watches while it refuses new connections). While so degraded, the health check asks the API server for its
+ * version every tick, through the guard (a trial call once the breaker is half-open); the first answer makes the
+ * member HEALTHY again.
+ *
  * <p>When the API server refuses our credentials (401, or a 403 by RBAC) during an attempt, in the health check's
  * probe or on any call, the member is UNAUTHORIZED with the server's message as its reason: its informers stop and
  * a new attempt, with the kubeconfig (and so the token) read afresh, follows every retry interval.
@@ -50,6 +59,8 @@ final class MemberConnection implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MemberConnection.class);
     /** How many times {@code unreachableAfter} watches may stay down while the API server still answers. */
     static final int STALLED_WATCH_FACTOR = 12;
+    /** How many calls in a row must fail (no answer, 408, 429, 5xx) before a synced member is DEGRADED. */
+    static final int FAILED_CALLS_DEGRADE = 3;
 
     private record StateView(MemberState state, String reason, Instant since) {
     }
@@ -60,6 +71,10 @@ final class MemberConnection implements AutoCloseable {
     private final ScheduledExecutorService control;
     private final CallGuard guard;
     private final WorkerPodCache workers;
+    private final Supplier<BreakerStatus> breaker;
+    private final AtomicInteger failedCalls = new AtomicInteger();
+    private volatile String lastCallFailure;
+    private volatile boolean probingCalls;
     private final List<Consumer<MemberState>> listeners = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
 
@@ -78,15 +93,17 @@ final class MemberConnection implements AutoCloseable {
      * @param control       the member's control thread
      * @param guard         the member's call guard (the access checks and the version probe go through it)
      * @param workers       fed by the informer of our worker pods, reconciled after every sync
+     * @param breaker       the worse of the member's cloud's and its own circuit breaker
      */
     MemberConnection(MemberClusterSpec spec, MemberClusterOptions options, Supplier<KubernetesClient> clientFactory,
-                     ScheduledExecutorService control, CallGuard guard, WorkerPodCache workers) {
+                     ScheduledExecutorService control, CallGuard guard, WorkerPodCache workers, Supplier<BreakerStatus> breaker) {
         this.spec = spec;
         this.options = options;
         this.clientFactory = clientFactory;
         this.control = control;
         this.guard = guard;
         this.workers = workers;
+        this.breaker = breaker;
     }
 
     /** Starts connecting; call once. */
@@ -215,7 +232,8 @@ final class MemberConnection implements AutoCloseable {
         List<String> gaps = set.gaps();
         syncedReason = gaps.isEmpty() ? null : String.join("; ", gaps);
         watchLostSince = null;
-        transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+        failedCalls.set(0);
+        transitionToSynced();
         firstSync.complete(null);
         if (healthCheck == null) {
             long tick = Math.max(100, Math.min(1000, options.unreachableAfter().toMillis() / 4));
@@ -241,8 +259,12 @@ final class MemberConnection implements AutoCloseable {
         }
         if (current.allWatching()) {
             watchLostSince = null;
-            if (state.state() == MemberState.UNREACHABLE) {
-                transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+            if (attempting != null) {
+                return;
+            }
+            transitionToSynced();
+            if (state.state() == MemberState.DEGRADED && callsFailing()) {
+                probeCalls();
             }
             return;
         }
@@ -285,12 +307,69 @@ final class MemberConnection implements AutoCloseable {
                 }));
     }
 
+    // ---- calls ---------------------------------------------------------------------------------------
+
+    /** A breaker of the member changed state (on the breaker's thread). */
+    void breakerChanged() {
+        runOnControl(this::reevaluate);
+    }
+
+    /** True while the breaker is open or the last {@value #FAILED_CALLS_DEGRADE} calls failed. */
+    private boolean callsFailing() {
+        return breaker.get().state() != BreakerStatus.State.CLOSED || failedCalls.get() >= FAILED_CALLS_DEGRADE;
+    }
+
+    /** After a call or a breaker transition: a synced member's state follows how its calls go. */
+    private void reevaluate() {
+        MemberState s = state.state();
+        if (!closed && informers != null && attempting == null && (s == MemberState.HEALTHY || s == MemberState.DEGRADED)) {
+            transitionToSynced();
+        }
+    }
+
+    /**
+     * To the state of a synced member whose watches are live: DEGRADED while its calls fail or a breaker is open
+     * (see the class comment), otherwise HEALTHY, or DEGRADED when it was synced with gaps.
+     */
+    private void transitionToSynced() {
+        BreakerStatus b = breaker.get();
+        String calls = null;
+        if (b.state() == BreakerStatus.State.OPEN) {
+            calls = "circuit breaker " + b.scope() + " is open" + (b.reason() == null ? "" : " (" + b.reason() + ")");
+        } else if (failedCalls.get() >= FAILED_CALLS_DEGRADE) {
+            calls = "the last " + failedCalls.get() + " calls to the API server " + server() + " failed, last: " + lastCallFailure;
+        }
+        String reason = calls == null ? syncedReason : syncedReason == null ? calls : calls + "; " + syncedReason;
+        transition(reason == null ? MemberState.HEALTHY : MemberState.DEGRADED, reason);
+    }
+
+    /** While calls fail: one version request at a time, through the guard; its outcome counts like any call's. */
+    private void probeCalls() {
+        if (probingCalls) {
+            return;
+        }
+        probingCalls = true;
+        probe("get version", () -> client().getKubernetesVersion())
+                .whenComplete((version, failure) -> probingCalls = false);
+    }
+
     // ---- credentials -----------------------------------------------------------------------------------
 
     /** What an attempt of a guarded call said about the member (on a call thread or the timer). */
     void attempted(CallOutcome outcome, Throwable failure) {
         if (outcome == CallOutcome.REQUEST_REJECTED && ApiFailures.kind(failure) == MemberApiException.Kind.UNAUTHORIZED) {
             runOnControl(() -> unauthorized(failure));
+            return;
+        }
+        int before = failedCalls.get();
+        if (outcome == CallOutcome.MEMBER_FAILURE) {
+            lastCallFailure = ApiFailures.describe(failure);
+            failedCalls.incrementAndGet();
+        } else {
+            failedCalls.set(0);
+        }
+        if (before >= FAILED_CALLS_DEGRADE || failedCalls.get() >= FAILED_CALLS_DEGRADE) {
+            runOnControl(this::reevaluate);
         }
     }
 

@@ -721,6 +721,72 @@ class MemberResilienceTest {
     }
 
     @Nested
+    @DisplayName("Calls failing while the watches look alive")
+    class FailingCalls {
+
+        @Test
+        @DisplayName("failing creates make the member degraded, never healthy while its breaker is open; healthy once it answers")
+        void failingCreatesDegradeTheMemberUntilItAnswers() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            MemberCluster member = aws.member("aws", options(resilience(BREAKER, 1), Duration.ofSeconds(5)));
+            List<MemberState> states = new CopyOnWriteArrayList<>();
+            member.onStateChange(states::add);
+            aws.onCreate(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
+
+            for (int i = 0; i < 3; i++) {
+                failureOf(member.createWorker(nextWorker(member)));
+            }
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.DEGRADED);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.OPEN);
+            assertThat(member.stateReason()).startsWith("circuit breaker ").contains(" is open (");
+            assertThat(member.acceptsPlacements()).isFalse();
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+            assertThat(member.breaker().state()).isNotEqualTo(BreakerStatus.State.OPEN);
+            assertThat(member.stateReason()).isNull();
+            assertThat(states).containsSubsequence(MemberState.DEGRADED, MemberState.HEALTHY);
+            assertThat(join(member.createWorker(nextWorker(member))).member()).isEqualTo("aws-use1");
+        }
+
+        @Test
+        @DisplayName("three creates in a row without an answer make the member degraded before its breaker opens")
+        void failedCallsInARowDegradeTheMember() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            BreakerSettings lenient = new BreakerSettings(20, 20, 50, 80, Duration.ofSeconds(5), Duration.ofSeconds(2), 2);
+            MemberCluster member = aws.member("aws", options(resilience(lenient, 1), Duration.ofSeconds(5)));
+            aws.onCreate(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
+
+            for (int i = 0; i < 3; i++) {
+                failureOf(member.createWorker(nextWorker(member)));
+            }
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.DEGRADED);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.CLOSED);
+            assertThat(member.stateReason()).startsWith("the last 3 calls to the API server http://127.0.0.1:" + aws.front.port()
+                    + "/ failed, last: ");
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+        }
+
+        @Test
+        @DisplayName("a lost watch is tried again at least every 4 seconds, so a member that comes back is seen soon")
+        void watchReconnectsAreCappedAtFourSeconds() {
+            MockMember server = MockMember.start("aws-use1", dir);
+            servers.add(server);
+            var config = MemberClients.config(spec("aws-use1", "aws", server.kubeconfig), options(resilience(BREAKER, 1), Duration.ofSeconds(5)));
+
+            // fabric8 doubles the interval after each failed reconnect, five times at most
+            assertThat(config.getWatchReconnectInterval() * 32L).isLessThanOrEqualTo(4_000L);
+            assertThat(config.getWatchReconnectLimit()).as("never gives up").isEqualTo(-1);
+        }
+    }
+
+    @Nested
     @DisplayName("Start-up access checks")
     class StartUp {
 
