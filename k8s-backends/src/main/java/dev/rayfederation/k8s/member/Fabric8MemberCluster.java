@@ -121,22 +121,22 @@ public final class Fabric8MemberCluster implements MemberCluster {
 
     @Override
     public MemberState state() {
-        return connection.state();
+        return connection.status().state();
     }
 
     @Override
     public String stateReason() {
-        return connection.reason();
+        return connection.status().reason();
     }
 
     @Override
     public Instant stateSince() {
-        return connection.since();
+        return connection.status().since();
     }
 
     @Override
     public void onStateChange(Consumer<MemberState> listener) {
-        connection.onStateChange(listener);
+        connection.status().onChange(listener);
     }
 
     /** The worse of its cloud's breaker and its own; the cloud's when both are equally bad. */

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,6 +73,20 @@ public final class MemberClients {
                 .withWatchReconnectInterval(WATCH_RECONNECT_INTERVAL_MS)
                 .withWatchReconnectLimit(-1)
                 .build();
+    }
+
+    /** The API server URL of {@code client} without user info (never a credential), or where its kubeconfig is. */
+    static String server(KubernetesClient client, MemberClusterSpec spec) {
+        if (client == null || client.getConfiguration() == null || client.getConfiguration().getMasterUrl() == null) {
+            return spec.kubeconfig() == null ? "(in-cluster)" : "(from " + spec.kubeconfig() + ")";
+        }
+        String url = client.getConfiguration().getMasterUrl();
+        try {
+            URI u = URI.create(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (Exception e) {
+            return "(unparseable URL)";
+        }
     }
 
     private static Config fromKubeconfig(Path file, String context) {

@@ -1,31 +1,21 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.resilience.BreakerStatus;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -42,7 +32,7 @@ import java.util.function.Supplier;
  * to its synced state when the watches are back (fabric8 relists and rewatches on its own).
  *
  * <p>A synced member is HEALTHY only while its calls go through: while its cloud's or its own circuit breaker is
- * open, or after {@value #FAILED_CALLS_DEGRADE} calls in a row failed without an answer (or with 408, 429, 5xx),
+ * open, or after {@value CallHealth#FAILED_IN_A_ROW} calls in a row failed without an answer (or with 408, 429, 5xx),
  * it is DEGRADED, even when its watches look alive (an API server that is shutting down keeps serving its open
  * watches while it refuses new connections). While so degraded, the health check asks the API server for its
  * version every tick, through the guard (a trial call once the breaker is half-open); the first answer makes the
@@ -59,11 +49,6 @@ final class MemberConnection implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MemberConnection.class);
     /** How many times {@code unreachableAfter} watches may stay down while the API server still answers. */
     static final int STALLED_WATCH_FACTOR = 12;
-    /** How many calls in a row must fail (no answer, 408, 429, 5xx) before a synced member is DEGRADED. */
-    static final int FAILED_CALLS_DEGRADE = 3;
-
-    private record StateView(MemberState state, String reason, Instant since) {
-    }
 
     private final MemberClusterSpec spec;
     private final MemberClusterOptions options;
@@ -71,14 +56,11 @@ final class MemberConnection implements AutoCloseable {
     private final ScheduledExecutorService control;
     private final CallGuard guard;
     private final WorkerPodCache workers;
-    private final Supplier<BreakerStatus> breaker;
-    private final AtomicInteger failedCalls = new AtomicInteger();
-    private volatile String lastCallFailure;
+    private final CallHealth calls;
     private volatile boolean probingCalls;
-    private final List<Consumer<MemberState>> listeners = new CopyOnWriteArrayList<>();
+    private final MemberStatus status;
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
 
-    private volatile StateView state = new StateView(MemberState.SYNCING, "not started", Instant.now());
     private volatile KubernetesClient client;
     private volatile MemberInformers informers;
     private volatile MemberInformers attempting;
@@ -103,13 +85,14 @@ final class MemberConnection implements AutoCloseable {
         this.control = control;
         this.guard = guard;
         this.workers = workers;
-        this.breaker = breaker;
+        this.calls = new CallHealth(breaker);
+        this.status = new MemberStatus(spec.name());
     }
 
     /** Starts connecting; call once. */
     void connect() {
         runOnControl(() -> {
-            transition(MemberState.SYNCING, "connecting");
+            status.transition(MemberState.SYNCING, "connecting");
             attempt();
         });
     }
@@ -119,20 +102,9 @@ final class MemberConnection implements AutoCloseable {
         return firstSync.copy();
     }
 
-    MemberState state() {
-        return state.state();
-    }
-
-    String reason() {
-        return state.reason();
-    }
-
-    Instant since() {
-        return state.since();
-    }
-
-    void onStateChange(Consumer<MemberState> listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+    /** The member's state, reason and since, and their listeners. */
+    MemberStatus status() {
+        return status;
     }
 
     /** The informers of the last successful sync; null before the first one. */
@@ -217,10 +189,10 @@ final class MemberConnection implements AutoCloseable {
             reason = credentialsRefused(cause);
         }
         closeClient();
-        transition(unauthorized ? MemberState.UNAUTHORIZED : MemberState.UNREACHABLE, reason);
+        status.transition(unauthorized ? MemberState.UNAUTHORIZED : MemberState.UNREACHABLE, reason);
         firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), ApiFailures.kind(cause),
                 ApiFailures.serverMessage(cause), reason, cause));
-        LOG.warn("member {}: {}, retrying in {}: {}", spec.name(), state().wire(), seconds(options.retryInterval()), reason);
+        LOG.warn("member {}: {}, retrying in {}: {}", spec.name(), status.state().wire(), seconds(options.retryInterval()), reason);
         schedule(this::attempt, options.retryInterval());
     }
 
@@ -232,7 +204,7 @@ final class MemberConnection implements AutoCloseable {
         List<String> gaps = set.gaps();
         syncedReason = gaps.isEmpty() ? null : String.join("; ", gaps);
         watchLostSince = null;
-        failedCalls.set(0);
+        calls.reset();
         transitionToSynced();
         firstSync.complete(null);
         if (healthCheck == null) {
@@ -254,7 +226,7 @@ final class MemberConnection implements AutoCloseable {
      */
     private void checkHealth() {
         MemberInformers current = informers;
-        if (closed || current == null || state.state() == MemberState.UNAUTHORIZED) {
+        if (closed || current == null || status.state() == MemberState.UNAUTHORIZED) {
             return;
         }
         if (current.allWatching()) {
@@ -263,7 +235,7 @@ final class MemberConnection implements AutoCloseable {
                 return;
             }
             transitionToSynced();
-            if (state.state() == MemberState.DEGRADED && callsFailing()) {
+            if (status.state() == MemberState.DEGRADED && calls.failing()) {
                 probeCalls();
             }
             return;
@@ -274,12 +246,12 @@ final class MemberConnection implements AutoCloseable {
             return;
         }
         Duration lost = Duration.between(watchLostSince, now);
-        if (lost.compareTo(options.unreachableAfter()) < 0 || state.state() == MemberState.UNREACHABLE || probing) {
+        if (lost.compareTo(options.unreachableAfter()) < 0 || status.state() == MemberState.UNREACHABLE || probing) {
             return;
         }
         if (lost.compareTo(options.unreachableAfter().multipliedBy(STALLED_WATCH_FACTOR)) >= 0) {
             String error = current.lastError();
-            transition(MemberState.UNREACHABLE, "no working watch on the API server " + server() + " for " + seconds(lost)
+            status.transition(MemberState.UNREACHABLE, "no working watch on the API server " + server() + " for " + seconds(lost)
                     + (error == null ? "" : ": " + error) + "; showing the last known pods");
             return;
         }
@@ -301,7 +273,7 @@ final class MemberConnection implements AutoCloseable {
                         return;
                     }
                     Instant since = watchLostSince;
-                    transition(MemberState.UNREACHABLE, "lost the API server " + server()
+                    status.transition(MemberState.UNREACHABLE, "lost the API server " + server()
                             + (since == null ? "" : " for " + seconds(Duration.between(since, Instant.now())))
                             + ": " + ApiFailures.describe(cause) + "; showing the last known pods");
                 }));
@@ -314,14 +286,9 @@ final class MemberConnection implements AutoCloseable {
         runOnControl(this::reevaluate);
     }
 
-    /** True while the breaker is open or the last {@value #FAILED_CALLS_DEGRADE} calls failed. */
-    private boolean callsFailing() {
-        return breaker.get().state() != BreakerStatus.State.CLOSED || failedCalls.get() >= FAILED_CALLS_DEGRADE;
-    }
-
     /** After a call or a breaker transition: a synced member's state follows how its calls go. */
     private void reevaluate() {
-        MemberState s = state.state();
+        MemberState s = status.state();
         if (!closed && informers != null && attempting == null && (s == MemberState.HEALTHY || s == MemberState.DEGRADED)) {
             transitionToSynced();
         }
@@ -332,15 +299,9 @@ final class MemberConnection implements AutoCloseable {
      * (see the class comment), otherwise HEALTHY, or DEGRADED when it was synced with gaps.
      */
     private void transitionToSynced() {
-        BreakerStatus b = breaker.get();
-        String calls = null;
-        if (b.state() == BreakerStatus.State.OPEN) {
-            calls = "circuit breaker " + b.scope() + " is open" + (b.reason() == null ? "" : " (" + b.reason() + ")");
-        } else if (failedCalls.get() >= FAILED_CALLS_DEGRADE) {
-            calls = "the last " + failedCalls.get() + " calls to the API server " + server() + " failed, last: " + lastCallFailure;
-        }
-        String reason = calls == null ? syncedReason : syncedReason == null ? calls : calls + "; " + syncedReason;
-        transition(reason == null ? MemberState.HEALTHY : MemberState.DEGRADED, reason);
+        String problem = calls.problem(server());
+        String reason = problem == null ? syncedReason : syncedReason == null ? problem : problem + "; " + syncedReason;
+        status.transition(reason == null ? MemberState.HEALTHY : MemberState.DEGRADED, reason);
     }
 
     /** While calls fail: one version request at a time, through the guard; its outcome counts like any call's. */
@@ -361,48 +322,23 @@ final class MemberConnection implements AutoCloseable {
             runOnControl(() -> unauthorized(failure));
             return;
         }
-        int before = failedCalls.get();
-        if (outcome == CallOutcome.MEMBER_FAILURE) {
-            lastCallFailure = ApiFailures.describe(failure);
-            failedCalls.incrementAndGet();
-        } else {
-            failedCalls.set(0);
-        }
-        if (before >= FAILED_CALLS_DEGRADE || failedCalls.get() >= FAILED_CALLS_DEGRADE) {
+        if (calls.record(outcome, failure)) {
             runOnControl(this::reevaluate);
         }
     }
 
-    /**
-     * Looks behind a "GOAWAY received": asks the API server for its version again over HTTP/1.1, where a refused
-     * token is answered 401 and nothing closes the connection first. Returns that 401, or {@code goAway} as it was.
-     * Runs on a call thread.
-     */
+    /** What a "GOAWAY received" on the current client hides ({@link GoAwayRecheck}); on a call thread. */
     RuntimeException explainGoAway(RuntimeException goAway) {
         KubernetesClient c = client;
-        if (c == null || closed) {
-            return goAway;
-        }
-        Config http11 = new ConfigBuilder(c.getConfiguration()).withHttp2Disable(true).withRequestRetryBackoffLimit(0).build();
-        try (KubernetesClient probe = new KubernetesClientBuilder().withConfig(http11)
-                .withHttpClientFactory(new JdkHttpClientFactory()).build()) {
-            probe.getKubernetesVersion();
-            return goAway;
-        } catch (KubernetesClientException e) {
-            if (ApiFailures.kind(e) == MemberApiException.Kind.UNAUTHORIZED) {
-                LOG.debug("member {}: the GOAWAY hid a refusal of our credentials: {}", spec.name(), ApiFailures.describe(e));
-                return e;
-            }
-            return goAway;
-        }
+        return c == null || closed ? goAway : GoAwayRecheck.explain(c, goAway);
     }
 
     /** On the control thread: a synced member whose credentials were refused stops its informers and reconnects. */
     private void unauthorized(Throwable failure) {
-        if (closed || attempting != null || informers == null || state.state() == MemberState.UNAUTHORIZED) {
+        if (closed || attempting != null || informers == null || status.state() == MemberState.UNAUTHORIZED) {
             return;
         }
-        transition(MemberState.UNAUTHORIZED, credentialsRefused(failure));
+        status.transition(MemberState.UNAUTHORIZED, credentialsRefused(failure));
         closeQuietly(informers);
         closeClient();
         watchLostSince = null;
@@ -438,41 +374,7 @@ final class MemberConnection implements AutoCloseable {
 
     /** The API server URL without user info (never a credential), or the kubeconfig when there is no client. */
     private String server() {
-        KubernetesClient c = client;
-        if (c == null || c.getConfiguration() == null || c.getConfiguration().getMasterUrl() == null) {
-            return spec.kubeconfig() == null ? "(in-cluster)" : "(from " + spec.kubeconfig() + ")";
-        }
-        String url = c.getConfiguration().getMasterUrl();
-        try {
-            URI u = URI.create(url);
-            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
-        } catch (Exception e) {
-            return "(unparseable URL)";
-        }
-    }
-
-    /** Changes state (on the control thread), logs it, and tells the listeners. */
-    private void transition(MemberState next, String reason) {
-        StateView previous = state;
-        if (previous.state() == next && Objects.equals(previous.reason(), reason)) {
-            return;
-        }
-        state = new StateView(next, reason, previous.state() == next ? previous.since() : Instant.now());
-        if (previous.state() == next) {
-            return;
-        }
-        if (next == MemberState.HEALTHY) {
-            LOG.info("member {}: {} (was {})", spec.name(), next.wire(), previous.state().wire());
-        } else {
-            LOG.warn("member {}: {} (was {}): {}", spec.name(), next.wire(), previous.state().wire(), reason);
-        }
-        for (Consumer<MemberState> l : listeners) {
-            try {
-                l.accept(next);
-            } catch (RuntimeException e) {
-                LOG.warn("member {}: state listener failed", spec.name(), e);
-            }
-        }
+        return MemberClients.server(client, spec);
     }
 
     private void runOnControl(Runnable r) {
