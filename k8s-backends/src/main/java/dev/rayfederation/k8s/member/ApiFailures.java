@@ -102,6 +102,19 @@ final class ApiFailures {
         return MemberApiException.Kind.of(status(e), serverMessage(e));
     }
 
+    /**
+     * True when the HTTP/2 connection was closed under the request ("GOAWAY received"): what Java's client reports
+     * when an API server answers 401 and closes the connection, as it does for an unauthenticated client.
+     */
+    static boolean goAway(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException && c.getMessage() != null && c.getMessage().contains("GOAWAY")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static boolean forbidden(Throwable t) {
         int s = status(t);
         return s == 403 || s == 401;

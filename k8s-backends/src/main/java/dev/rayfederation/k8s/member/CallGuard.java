@@ -25,7 +25,9 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The guard every API call of one member goes through. One attempt passes, in this order:
@@ -81,6 +83,8 @@ final class CallGuard implements AutoCloseable {
     private final RetryAfterWatch retryAfter;
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
     private final dev.rayfederation.k8s.resilience.MemberCallObserver observer;
+    private volatile UnaryOperator<RuntimeException> goAwayCheck = UnaryOperator.identity();
+    private volatile BiConsumer<CallOutcome, Throwable> attempts = (outcome, failure) -> { };
     private volatile boolean closed;
 
     /**
@@ -136,6 +140,20 @@ final class CallGuard implements AutoCloseable {
         }
         attempt(new Call<>(op, retry, action, result), 1);
         return result;
+    }
+
+    /**
+     * How to find out what a failure "GOAWAY received" hides: an API server that refuses a token answers 401 and
+     * closes the HTTP/2 connection at once, and Java's HTTP client then reports the GOAWAY instead of the 401.
+     * {@code check} runs on the call thread and returns the failure to record (the 401, or the GOAWAY as it was).
+     */
+    void checkGoAwayWith(UnaryOperator<RuntimeException> check) {
+        this.goAwayCheck = check;
+    }
+
+    /** Hears the outcome of every attempt that was sent (on the call threads or the timer): the member's health. */
+    void onAttempt(BiConsumer<CallOutcome, Throwable> listener) {
+        this.attempts = listener;
     }
 
     /** Fails every call not finished yet; requests in flight end on their own (at most the request timeout). */
@@ -226,12 +244,25 @@ final class CallGuard implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 failure = e;
             }
+            if (failure instanceof RuntimeException r && ApiFailures.goAway(r)) {
+                failure = explainGoAway(r);
+            }
             if (deadline != null) {
                 deadline.cancel(false);
             }
             settle(call, n, settled, value, failure, System.nanoTime() - start);
         } finally {
             slots.release();
+        }
+    }
+
+    private RuntimeException explainGoAway(RuntimeException goAway) {
+        try {
+            RuntimeException explained = goAwayCheck.apply(goAway);
+            return explained == null ? goAway : explained;
+        } catch (RuntimeException e) {
+            LOG.debug("member {}: could not look behind a GOAWAY: {}", member, e.toString());
+            return goAway;
         }
     }
 
@@ -259,6 +290,13 @@ final class CallGuard implements AutoCloseable {
                         outcome == CallOutcome.SUCCESS ? "ok" : outcome == CallOutcome.REQUEST_REJECTED ? "rejected" : "failure");
             } catch (RuntimeException e) {
                 LOG.warn("call observer failed: {}", e.toString());
+            }
+        }
+        if (outcome != CallOutcome.NOT_SENT) {
+            try {
+                attempts.accept(outcome, failure);
+            } catch (RuntimeException e) {
+                LOG.warn("member {}: attempt listener failed: {}", member, e.toString());
             }
         }
         switch (outcome) {

@@ -33,7 +33,7 @@ import java.util.function.Function;
  * A {@link MemberCluster} backed by fabric8 (JDK HTTP client). It wires together, for one member:
  * <ul>
  *   <li>its {@link MemberConnection}: the client, the informers and the health state machine
- *       (syncing, healthy, degraded, unreachable);</li>
+ *       (syncing, healthy, degraded, unreachable, unauthorized);</li>
  *   <li>its {@link WorkerPodCache}: our worker pods as the informers see them, and their listeners;</li>
  *   <li>its {@link PodCommands}: create, update tags and delete worker pods;</li>
  *   <li>its {@link CallGuard}: rate limit, bulkhead, its cloud's and its own circuit breaker (from the shared
@@ -90,8 +90,11 @@ public final class Fabric8MemberCluster implements MemberCluster {
         this.guard = new CallGuard(spec.name(), options.resilience(), options.requestTimeout(), cloudBreaker, ownBreaker,
                 control, retryAfter, threads("member-" + spec.name() + "-io-"), breakers::called);
         this.workers = new WorkerPodCache(spec.name(), options.gpuResourceName());
-        this.connection = new MemberConnection(spec, options, () -> clientFactory.apply(retryAfter), control, guard, workers);
+        this.connection = new MemberConnection(spec, options, () -> clientFactory.apply(retryAfter), control, guard, workers,
+                this::breaker);
         this.commands = new PodCommands(spec, options, guard, connection::client, workers);
+        guard.checkGoAwayWith(connection::explainGoAway);
+        guard.onAttempt(connection::attempted);
         if (cloudBreaker != null) {
             breakerSubscriptions.add(cloudBreaker.onTransition(this::breakerTransitioned));
         }
@@ -118,22 +121,22 @@ public final class Fabric8MemberCluster implements MemberCluster {
 
     @Override
     public MemberState state() {
-        return connection.state();
+        return connection.status().state();
     }
 
     @Override
     public String stateReason() {
-        return connection.reason();
+        return connection.status().reason();
     }
 
     @Override
     public Instant stateSince() {
-        return connection.since();
+        return connection.status().since();
     }
 
     @Override
     public void onStateChange(Consumer<MemberState> listener) {
-        connection.onStateChange(listener);
+        connection.status().onChange(listener);
     }
 
     /** The worse of its cloud's breaker and its own; the cloud's when both are equally bad. */
@@ -213,6 +216,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
     }
 
     private void breakerTransitioned(BreakerTransition transition) {
+        connection.breakerChanged();
         for (Consumer<BreakerTransition> l : breakerListeners) {
             try {
                 l.accept(transition);

@@ -1,5 +1,6 @@
 package dev.rayfederation.k8s.member;
 
+import io.fabric8.kubernetes.api.model.NamedAuthInfo;
 import io.fabric8.kubernetes.api.model.NamedContext;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,11 +21,19 @@ import java.util.Map;
 
 /**
  * Opens the fabric8 client of one member: from its kubeconfig file and context, or fabric8's
- * auto-configuration when no kubeconfig is given (in a pod: the service account). Always the JDK HTTP
+ * auto-configuration when no kubeconfig is given (in a pod: the service account). A user's {@code tokenFile:} is
+ * read again whenever the file changes ({@link TokenFile}). Always the JDK HTTP
  * client; timeouts and retries from {@link MemberClusterOptions}. Error messages name the file and the
  * context, never a credential.
  */
 public final class MemberClients {
+
+    /**
+     * The first wait before fabric8 reconnects a lost watch. fabric8 doubles it five times at most, so the wait is
+     * never longer than 32 × this: 4 seconds, and a member that comes back is seen within seconds (with the
+     * former 1 second it was 32 seconds).
+     */
+    static final int WATCH_RECONNECT_INTERVAL_MS = 125;
 
     private MemberClients() {
     }
@@ -60,9 +70,23 @@ public final class MemberClients {
                 .withConnectionTimeout(connectMillis)
                 .withRequestRetryBackoffLimit(options.requestRetries())
                 .withRequestRetryBackoffInterval(200)
-                .withWatchReconnectInterval(1000)
+                .withWatchReconnectInterval(WATCH_RECONNECT_INTERVAL_MS)
                 .withWatchReconnectLimit(-1)
                 .build();
+    }
+
+    /** The API server URL of {@code client} without user info (never a credential), or where its kubeconfig is. */
+    static String server(KubernetesClient client, MemberClusterSpec spec) {
+        if (client == null || client.getConfiguration() == null || client.getConfiguration().getMasterUrl() == null) {
+            return spec.kubeconfig() == null ? "(in-cluster)" : "(from " + spec.kubeconfig() + ")";
+        }
+        String url = client.getConfiguration().getMasterUrl();
+        try {
+            URI u = URI.create(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (Exception e) {
+            return "(unparseable URL)";
+        }
     }
 
     private static Config fromKubeconfig(Path file, String context) {
@@ -97,11 +121,33 @@ public final class MemberClients {
             throw new IllegalArgumentException("kubeconfig " + file + " has no context '" + wanted + "' (available: "
                     + String.join(", ", contexts) + ")");
         }
+        Config config;
         try {
-            return Config.fromKubeconfig(wanted, file.toAbsolutePath().toFile());
+            config = Config.fromKubeconfig(wanted, file.toAbsolutePath().toFile());
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("kubeconfig " + file + ", context '" + wanted + "': cannot be used ("
                     + e.getClass().getSimpleName() + ")");
         }
+        TokenFile tokenFile = tokenFile(parsed, wanted, file);
+        return tokenFile == null ? config : new ConfigBuilder(config).withOauthTokenProvider(tokenFile).build();
+    }
+
+    /** The context's user's {@code tokenFile} (relative to the kubeconfig's folder) when it has no inline token. */
+    private static TokenFile tokenFile(io.fabric8.kubernetes.api.model.Config parsed, String context, Path kubeconfig) {
+        String user = parsed.getContexts().stream().filter(c -> context.equals(c.getName())).findFirst()
+                .map(c -> c.getContext() == null ? null : c.getContext().getUser()).orElse(null);
+        if (user == null || parsed.getUsers() == null) {
+            return null;
+        }
+        for (NamedAuthInfo u : parsed.getUsers()) {
+            if (user.equals(u.getName()) && u.getUser() != null && u.getUser().getTokenFile() != null
+                    && !u.getUser().getTokenFile().isBlank() && (u.getUser().getToken() == null || u.getUser().getToken().isBlank())) {
+                Path path = Path.of(u.getUser().getTokenFile());
+                Path dir = kubeconfig.toAbsolutePath().getParent();
+                return new TokenFile(path.isAbsolute() || dir == null ? path : dir.resolve(path),
+                        "kubeconfig " + kubeconfig + ", user '" + user + "', tokenFile");
+            }
+        }
+        return null;
     }
 }

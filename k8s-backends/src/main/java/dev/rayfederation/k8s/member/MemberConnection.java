@@ -1,24 +1,21 @@
 package dev.rayfederation.k8s.member;
 
+import dev.rayfederation.k8s.resilience.BreakerStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -34,6 +31,17 @@ import java.util.function.Supplier;
  * member turns UNREACHABLE while keeping its last known worker pods (the sidecar reports them stale), and returns
  * to its synced state when the watches are back (fabric8 relists and rewatches on its own).
  *
+ * <p>A synced member is HEALTHY only while its calls go through: while its cloud's or its own circuit breaker is
+ * open, or after {@value CallHealth#FAILED_IN_A_ROW} calls in a row failed without an answer (or with 408, 429, 5xx),
+ * it is DEGRADED, even when its watches look alive (an API server that is shutting down keeps serving its open
+ * watches while it refuses new connections). While so degraded, the health check asks the API server for its
+ * version every tick, through the guard (a trial call once the breaker is half-open); the first answer makes the
+ * member HEALTHY again.
+ *
+ * <p>When the API server refuses our credentials (401, or a 403 by RBAC) during an attempt, in the health check's
+ * probe or on any call, the member is UNAUTHORIZED with the server's message as its reason: its informers stop and
+ * a new attempt, with the kubeconfig (and so the token) read afresh, follows every retry interval.
+ *
  * <p>Everything here runs on the member's control thread, which also calls the state listeners.
  */
 final class MemberConnection implements AutoCloseable {
@@ -42,19 +50,17 @@ final class MemberConnection implements AutoCloseable {
     /** How many times {@code unreachableAfter} watches may stay down while the API server still answers. */
     static final int STALLED_WATCH_FACTOR = 12;
 
-    private record StateView(MemberState state, String reason, Instant since) {
-    }
-
     private final MemberClusterSpec spec;
     private final MemberClusterOptions options;
     private final Supplier<KubernetesClient> clientFactory;
     private final ScheduledExecutorService control;
     private final CallGuard guard;
     private final WorkerPodCache workers;
-    private final List<Consumer<MemberState>> listeners = new CopyOnWriteArrayList<>();
+    private final CallHealth calls;
+    private volatile boolean probingCalls;
+    private final MemberStatus status;
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
 
-    private volatile StateView state = new StateView(MemberState.SYNCING, "not started", Instant.now());
     private volatile KubernetesClient client;
     private volatile MemberInformers informers;
     private volatile MemberInformers attempting;
@@ -69,21 +75,24 @@ final class MemberConnection implements AutoCloseable {
      * @param control       the member's control thread
      * @param guard         the member's call guard (the access checks and the version probe go through it)
      * @param workers       fed by the informer of our worker pods, reconciled after every sync
+     * @param breaker       the worse of the member's cloud's and its own circuit breaker
      */
     MemberConnection(MemberClusterSpec spec, MemberClusterOptions options, Supplier<KubernetesClient> clientFactory,
-                     ScheduledExecutorService control, CallGuard guard, WorkerPodCache workers) {
+                     ScheduledExecutorService control, CallGuard guard, WorkerPodCache workers, Supplier<BreakerStatus> breaker) {
         this.spec = spec;
         this.options = options;
         this.clientFactory = clientFactory;
         this.control = control;
         this.guard = guard;
         this.workers = workers;
+        this.calls = new CallHealth(breaker);
+        this.status = new MemberStatus(spec.name());
     }
 
     /** Starts connecting; call once. */
     void connect() {
         runOnControl(() -> {
-            transition(MemberState.SYNCING, "connecting");
+            status.transition(MemberState.SYNCING, "connecting");
             attempt();
         });
     }
@@ -93,20 +102,9 @@ final class MemberConnection implements AutoCloseable {
         return firstSync.copy();
     }
 
-    MemberState state() {
-        return state.state();
-    }
-
-    String reason() {
-        return state.reason();
-    }
-
-    Instant since() {
-        return state.since();
-    }
-
-    void onStateChange(Consumer<MemberState> listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+    /** The member's state, reason and since, and their listeners. */
+    MemberStatus status() {
+        return status;
     }
 
     /** The informers of the last successful sync; null before the first one. */
@@ -186,11 +184,15 @@ final class MemberConnection implements AutoCloseable {
                 : cause instanceof IllegalArgumentException
                 ? cause.getMessage()
                 : "cannot sync with the API server " + server() + ": " + ApiFailures.describe(cause);
+        boolean unauthorized = ApiFailures.kind(cause) == MemberApiException.Kind.UNAUTHORIZED;
+        if (unauthorized) {
+            reason = credentialsRefused(cause);
+        }
         closeClient();
-        transition(MemberState.UNREACHABLE, reason);
+        status.transition(unauthorized ? MemberState.UNAUTHORIZED : MemberState.UNREACHABLE, reason);
         firstSync.completeExceptionally(new MemberApiException(spec.name(), "start", ApiFailures.status(cause), ApiFailures.kind(cause),
                 ApiFailures.serverMessage(cause), reason, cause));
-        LOG.warn("member {}: unreachable, retrying in {}: {}", spec.name(), seconds(options.retryInterval()), reason);
+        LOG.warn("member {}: {}, retrying in {}: {}", spec.name(), status.state().wire(), seconds(options.retryInterval()), reason);
         schedule(this::attempt, options.retryInterval());
     }
 
@@ -202,7 +204,8 @@ final class MemberConnection implements AutoCloseable {
         List<String> gaps = set.gaps();
         syncedReason = gaps.isEmpty() ? null : String.join("; ", gaps);
         watchLostSince = null;
-        transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+        calls.reset();
+        transitionToSynced();
         firstSync.complete(null);
         if (healthCheck == null) {
             long tick = Math.max(100, Math.min(1000, options.unreachableAfter().toMillis() / 4));
@@ -223,13 +226,17 @@ final class MemberConnection implements AutoCloseable {
      */
     private void checkHealth() {
         MemberInformers current = informers;
-        if (closed || current == null) {
+        if (closed || current == null || status.state() == MemberState.UNAUTHORIZED) {
             return;
         }
         if (current.allWatching()) {
             watchLostSince = null;
-            if (state.state() == MemberState.UNREACHABLE) {
-                transition(syncedReason == null ? MemberState.HEALTHY : MemberState.DEGRADED, syncedReason);
+            if (attempting != null) {
+                return;
+            }
+            transitionToSynced();
+            if (status.state() == MemberState.DEGRADED && calls.failing()) {
+                probeCalls();
             }
             return;
         }
@@ -239,12 +246,12 @@ final class MemberConnection implements AutoCloseable {
             return;
         }
         Duration lost = Duration.between(watchLostSince, now);
-        if (lost.compareTo(options.unreachableAfter()) < 0 || state.state() == MemberState.UNREACHABLE || probing) {
+        if (lost.compareTo(options.unreachableAfter()) < 0 || status.state() == MemberState.UNREACHABLE || probing) {
             return;
         }
         if (lost.compareTo(options.unreachableAfter().multipliedBy(STALLED_WATCH_FACTOR)) >= 0) {
             String error = current.lastError();
-            transition(MemberState.UNREACHABLE, "no working watch on the API server " + server() + " for " + seconds(lost)
+            status.transition(MemberState.UNREACHABLE, "no working watch on the API server " + server() + " for " + seconds(lost)
                     + (error == null ? "" : ": " + error) + "; showing the last known pods");
             return;
         }
@@ -261,11 +268,89 @@ final class MemberConnection implements AutoCloseable {
                     if (cause instanceof MemberApiException && cause.getCause() != null) {
                         cause = cause.getCause();
                     }
+                    if (ApiFailures.kind(cause) == MemberApiException.Kind.UNAUTHORIZED) {
+                        unauthorized(cause);
+                        return;
+                    }
                     Instant since = watchLostSince;
-                    transition(MemberState.UNREACHABLE, "lost the API server " + server()
+                    status.transition(MemberState.UNREACHABLE, "lost the API server " + server()
                             + (since == null ? "" : " for " + seconds(Duration.between(since, Instant.now())))
                             + ": " + ApiFailures.describe(cause) + "; showing the last known pods");
                 }));
+    }
+
+    // ---- calls ---------------------------------------------------------------------------------------
+
+    /** A breaker of the member changed state (on the breaker's thread). */
+    void breakerChanged() {
+        runOnControl(this::reevaluate);
+    }
+
+    /** After a call or a breaker transition: a synced member's state follows how its calls go. */
+    private void reevaluate() {
+        MemberState s = status.state();
+        if (!closed && informers != null && attempting == null && (s == MemberState.HEALTHY || s == MemberState.DEGRADED)) {
+            transitionToSynced();
+        }
+    }
+
+    /**
+     * To the state of a synced member whose watches are live: DEGRADED while its calls fail or a breaker is open
+     * (see the class comment), otherwise HEALTHY, or DEGRADED when it was synced with gaps.
+     */
+    private void transitionToSynced() {
+        String problem = calls.problem(server());
+        String reason = problem == null ? syncedReason : syncedReason == null ? problem : problem + "; " + syncedReason;
+        status.transition(reason == null ? MemberState.HEALTHY : MemberState.DEGRADED, reason);
+    }
+
+    /** While calls fail: one version request at a time, through the guard; its outcome counts like any call's. */
+    private void probeCalls() {
+        if (probingCalls) {
+            return;
+        }
+        probingCalls = true;
+        probe("get version", () -> client().getKubernetesVersion())
+                .whenComplete((version, failure) -> probingCalls = false);
+    }
+
+    // ---- credentials -----------------------------------------------------------------------------------
+
+    /** What an attempt of a guarded call said about the member (on a call thread or the timer). */
+    void attempted(CallOutcome outcome, Throwable failure) {
+        if (outcome == CallOutcome.REQUEST_REJECTED && ApiFailures.kind(failure) == MemberApiException.Kind.UNAUTHORIZED) {
+            runOnControl(() -> unauthorized(failure));
+            return;
+        }
+        if (calls.record(outcome, failure)) {
+            runOnControl(this::reevaluate);
+        }
+    }
+
+    /** What a "GOAWAY received" on the current client hides ({@link GoAwayRecheck}); on a call thread. */
+    RuntimeException explainGoAway(RuntimeException goAway) {
+        KubernetesClient c = client;
+        return c == null || closed ? goAway : GoAwayRecheck.explain(c, goAway);
+    }
+
+    /** On the control thread: a synced member whose credentials were refused stops its informers and reconnects. */
+    private void unauthorized(Throwable failure) {
+        if (closed || attempting != null || informers == null || status.state() == MemberState.UNAUTHORIZED) {
+            return;
+        }
+        status.transition(MemberState.UNAUTHORIZED, credentialsRefused(failure));
+        closeQuietly(informers);
+        closeClient();
+        watchLostSince = null;
+        LOG.warn("member {}: reconnecting in {} with the kubeconfig read afresh", spec.name(), seconds(options.retryInterval()));
+        schedule(this::attempt, options.retryInterval());
+    }
+
+    /** The state reason of an UNAUTHORIZED member: the API server's own message. */
+    private String credentialsRefused(Throwable failure) {
+        String message = ApiFailures.serverMessage(failure);
+        return "the API server " + server() + " refused our credentials: HTTP " + ApiFailures.status(failure) + ": "
+                + (message == null || message.isBlank() ? ApiFailures.describe(failure) : message);
     }
 
     // ---- plumbing --------------------------------------------------------------------------------------
@@ -289,41 +374,7 @@ final class MemberConnection implements AutoCloseable {
 
     /** The API server URL without user info (never a credential), or the kubeconfig when there is no client. */
     private String server() {
-        KubernetesClient c = client;
-        if (c == null || c.getConfiguration() == null || c.getConfiguration().getMasterUrl() == null) {
-            return spec.kubeconfig() == null ? "(in-cluster)" : "(from " + spec.kubeconfig() + ")";
-        }
-        String url = c.getConfiguration().getMasterUrl();
-        try {
-            URI u = URI.create(url);
-            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
-        } catch (Exception e) {
-            return "(unparseable URL)";
-        }
-    }
-
-    /** Changes state (on the control thread), logs it, and tells the listeners. */
-    private void transition(MemberState next, String reason) {
-        StateView previous = state;
-        if (previous.state() == next && Objects.equals(previous.reason(), reason)) {
-            return;
-        }
-        state = new StateView(next, reason, previous.state() == next ? previous.since() : Instant.now());
-        if (previous.state() == next) {
-            return;
-        }
-        if (next == MemberState.HEALTHY) {
-            LOG.info("member {}: {} (was {})", spec.name(), next.wire(), previous.state().wire());
-        } else {
-            LOG.warn("member {}: {} (was {}): {}", spec.name(), next.wire(), previous.state().wire(), reason);
-        }
-        for (Consumer<MemberState> l : listeners) {
-            try {
-                l.accept(next);
-            } catch (RuntimeException e) {
-                LOG.warn("member {}: state listener failed", spec.name(), e);
-            }
-        }
+        return MemberClients.server(client, spec);
     }
 
     private void runOnControl(Runnable r) {

@@ -592,6 +592,201 @@ class MemberResilienceTest {
     }
 
     @Nested
+    @DisplayName("Credentials the member refuses")
+    class Credentials {
+
+        static ResponseDefinitionBuilder unauthorized() {
+            return status(401, "Unauthorized", "Unauthorized");
+        }
+
+        @Test
+        @DisplayName("a token refused at start-up makes the member unauthorized, not unreachable, until it is accepted")
+        void aRefusedTokenMakesTheMemberUnauthorized() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            aws.front.stubFor(any(anyUrl()).atPriority(1).willReturn(unauthorized()));
+            MemberCluster member = aws.connect("aws", options(resilience(BREAKER, 3), Duration.ofSeconds(5)));
+
+            member.start();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.UNAUTHORIZED);
+            assertThat(member.state().wire()).isEqualTo("unauthorized");
+            assertThat(member.stateReason()).isEqualTo("the API server http://127.0.0.1:" + aws.front.port()
+                    + "/ refused our credentials: HTTP 401: Unauthorized");
+            assertThat(member.acceptsPlacements()).isFalse();
+            assertThat(member.breaker().state()).as("not an outage").isEqualTo(BreakerStatus.State.CLOSED);
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+        }
+
+        @Test
+        @DisplayName("a token refused on a create makes a synced member unauthorized; it reconnects once the token works")
+        void aTokenRefusedOnACreateMakesTheMemberUnauthorized() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            MemberCluster member = aws.member("aws", options(resilience(BREAKER, 3), Duration.ofSeconds(5)));
+            aws.onCreate(unauthorized());
+
+            Throwable failure = failureOf(member.createWorker(nextWorker(member)));
+
+            assertThat(((MemberApiException) failure).kind()).isEqualTo(MemberApiException.Kind.UNAUTHORIZED);
+            // fabric8 itself reads the credentials again and repeats a request answered 401 once; the guard adds nothing
+            assertThat(aws.creates()).as("not retried").isLessThanOrEqualTo(2);
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.UNAUTHORIZED);
+            assertThat(member.stateReason()).endsWith("refused our credentials: HTTP 401: Unauthorized");
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+            assertThat(join(member.createWorker(nextWorker(member))).member()).isEqualTo("aws-use1");
+        }
+
+        @Test
+        @DisplayName("a 403 worded by RBAC on a create is the member's credentials, not the pod's policy")
+        void anRbacDenialIsUnauthorized() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            MemberCluster member = aws.member("aws", options(resilience(BREAKER, 3), Duration.ofSeconds(5)));
+            aws.onCreate(status(403, "Forbidden", "pods is forbidden: User \\\"system:serviceaccount:ray:federation\\\" "
+                    + "cannot create resource \\\"pods\\\" in API group \\\"\\\" in the namespace \\\"" + NS + "\\\""));
+
+            MemberApiException failure = (MemberApiException) failureOf(member.createWorker(nextWorker(member)));
+
+            assertThat(failure.kind()).isEqualTo(MemberApiException.Kind.UNAUTHORIZED);
+            assertThat(failure.configurationFault()).isFalse();
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.UNAUTHORIZED);
+            assertThat(member.stateReason()).contains("refused our credentials: HTTP 403: pods is forbidden: User "
+                    + "\"system:serviceaccount:ray:federation\" cannot create resource \"pods\"");
+        }
+
+        @Test
+        @DisplayName("a 401 hidden behind an HTTP/2 GOAWAY is seen as unauthorized, not as an unreachable member")
+        void aGoAwayAfterA401IsUnauthorized() throws Exception {
+            GoAwayServer server = new GoAwayServer();
+            servers.add(server);
+            Path kubeconfig = MockMember.writeKubeconfig(dir.resolve("goaway.kubeconfig"), "aws-use1", server.port());
+            MemberClusterOptions options = options(resilience(BREAKER, 3), Duration.ofSeconds(5));
+            MemberCluster member = MemberClusters.connect(spec("aws-use1", "aws", kubeconfig), options, breakers);
+            members.add(member);
+
+            member.start();
+
+            await().atMost(PATIENCE).until(() -> member.state() != MemberState.SYNCING);
+            assertThat(server.goAways).as("the client was sent a GOAWAY").hasPositiveValue();
+            assertThat(member.state()).isEqualTo(MemberState.UNAUTHORIZED);
+            assertThat(member.stateReason()).endsWith("refused our credentials: HTTP 401: Unauthorized");
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.CLOSED);
+        }
+
+        @Test
+        @DisplayName("a kubeconfig whose user has a tokenFile: a rotated token is read from the file")
+        void aRotatedTokenFileIsReadAgain() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            Path tokenFile = dir.resolve("token");
+            java.nio.file.Files.writeString(tokenFile, "first-token");
+            Path kubeconfig = dir.resolve("token-file.kubeconfig");
+            java.nio.file.Files.writeString(kubeconfig, java.nio.file.Files.readString(aws.kubeconfig)
+                    .replace("token: " + MockMember.TOKEN, "tokenFile: " + tokenFile));
+            acceptOnly(aws, "first-token");
+            MemberClusterOptions options = options(resilience(BREAKER, 3), Duration.ofSeconds(5));
+            MemberClusterSpec spec = spec("aws-use1", "aws", kubeconfig);
+            MemberCluster member = new Fabric8MemberCluster(spec, options, breakers, retryAfter -> MemberClients.open(spec, options,
+                    Map.of(RetryAfterWatch.NAME, retryAfter, WatchesGoDirect.NAME, new WatchesGoDirect(aws.front.port(), aws.server.port()))));
+            members.add(member);
+            join(member.start());
+            join(member.createWorker(nextWorker(member)));
+
+            java.nio.file.Files.writeString(tokenFile, "second-token");
+            acceptOnly(aws, "second-token");
+
+            await().atMost(PATIENCE).untilAsserted(() -> {
+                try {
+                    member.createWorker(nextWorker(member)).toCompletableFuture().get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    throw new AssertionError("create failed: " + e.getCause().getMessage(), e.getCause());
+                }
+            });
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+            assertThat(aws.requests(postRequestedFor(urlPathEqualTo(PODS)).withHeader("Authorization", equalTo("Bearer second-token"))))
+                    .isPositive();
+        }
+
+        /** The front answers 401 to every request without {@code token}. */
+        void acceptOnly(Fronted aws, String token) {
+            aws.front.getStubMappings().stream().filter(s -> s.getPriority() != null && s.getPriority() == 2).toList()
+                    .forEach(aws.front::removeStubMapping);
+            aws.front.stubFor(any(anyUrl()).atPriority(2)
+                    .withHeader("Authorization", com.github.tomakehurst.wiremock.client.WireMock.notMatching("Bearer " + token))
+                    .willReturn(unauthorized()));
+        }
+    }
+
+    @Nested
+    @DisplayName("Calls failing while the watches look alive")
+    class FailingCalls {
+
+        @Test
+        @DisplayName("failing creates make the member degraded, never healthy while its breaker is open; healthy once it answers")
+        void failingCreatesDegradeTheMemberUntilItAnswers() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            MemberCluster member = aws.member("aws", options(resilience(BREAKER, 1), Duration.ofSeconds(5)));
+            List<MemberState> states = new CopyOnWriteArrayList<>();
+            member.onStateChange(states::add);
+            aws.onCreate(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
+
+            for (int i = 0; i < 3; i++) {
+                failureOf(member.createWorker(nextWorker(member)));
+            }
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.DEGRADED);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.OPEN);
+            assertThat(member.stateReason()).startsWith("circuit breaker ").contains(" is open (");
+            assertThat(member.acceptsPlacements()).isFalse();
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+            assertThat(member.breaker().state()).isNotEqualTo(BreakerStatus.State.OPEN);
+            assertThat(member.stateReason()).isNull();
+            assertThat(states).containsSubsequence(MemberState.DEGRADED, MemberState.HEALTHY);
+            assertThat(join(member.createWorker(nextWorker(member))).member()).isEqualTo("aws-use1");
+        }
+
+        @Test
+        @DisplayName("three creates in a row without an answer make the member degraded before its breaker opens")
+        void failedCallsInARowDegradeTheMember() throws Exception {
+            Fronted aws = new Fronted("aws-use1");
+            BreakerSettings lenient = new BreakerSettings(20, 20, 50, 80, Duration.ofSeconds(5), Duration.ofSeconds(2), 2);
+            MemberCluster member = aws.member("aws", options(resilience(lenient, 1), Duration.ofSeconds(5)));
+            aws.onCreate(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
+
+            for (int i = 0; i < 3; i++) {
+                failureOf(member.createWorker(nextWorker(member)));
+            }
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.DEGRADED);
+            assertThat(member.breaker().state()).isEqualTo(BreakerStatus.State.CLOSED);
+            assertThat(member.stateReason()).startsWith("the last 3 calls to the API server http://127.0.0.1:" + aws.front.port()
+                    + "/ failed, last: ");
+
+            aws.healed();
+
+            await().atMost(PATIENCE).until(() -> member.state() == MemberState.HEALTHY);
+        }
+
+        @Test
+        @DisplayName("a lost watch is tried again at least every 4 seconds, so a member that comes back is seen soon")
+        void watchReconnectsAreCappedAtFourSeconds() {
+            MockMember server = MockMember.start("aws-use1", dir);
+            servers.add(server);
+            var config = MemberClients.config(spec("aws-use1", "aws", server.kubeconfig), options(resilience(BREAKER, 1), Duration.ofSeconds(5)));
+
+            // fabric8 doubles the interval after each failed reconnect, five times at most
+            assertThat(config.getWatchReconnectInterval() * 32L).isLessThanOrEqualTo(4_000L);
+            assertThat(config.getWatchReconnectLimit()).as("never gives up").isEqualTo(-1);
+        }
+    }
+
+    @Nested
     @DisplayName("Start-up access checks")
     class StartUp {
 
