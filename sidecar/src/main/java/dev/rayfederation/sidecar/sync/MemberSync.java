@@ -61,7 +61,8 @@ public final class MemberSync {
     public void follow(MemberCluster member) {
         member.addWorkerPodListener(new Pods(member.name()));
         member.onStateChange(s -> {
-            registry.setStale(member.name(), s == MemberState.UNREACHABLE);
+            // its pods cannot be observed: show them as last known
+            registry.setStale(member.name(), s == MemberState.UNREACHABLE || s == MemberState.UNAUTHORIZED);
             if (s.placeable()) {
                 reconcile(member);
             }
