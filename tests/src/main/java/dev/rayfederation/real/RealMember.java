@@ -1,5 +1,6 @@
 package dev.rayfederation.real;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rayfederation.sim.MemberSpec;
@@ -111,7 +112,7 @@ public final class RealMember {
     /** Pods in the member's namespace carrying {@code app.kubernetes.io/managed-by=ray-federation}. */
     public List<Pod> workerPods() {
         return admin().pods().inNamespace(namespace())
-                .withLabel("app.kubernetes.io/managed-by", "ray-federation").list().getItems();
+                .withLabel(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE).list().getItems();
     }
 
     /** The audit events logged so far (the policy logs only the sidecar's ServiceAccount). */

@@ -1,5 +1,6 @@
 package dev.rayfederation.sim;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -52,7 +53,7 @@ public final class RayProcessRuntime implements PodRuntime, AutoCloseable {
     public static final String ENV_NODE_ID = "RAY_OVERRIDE_NODE_ID_FOR_TESTING";
     /** Ray's node ids are 28 bytes. */
     private static final int NODE_ID_BYTES = 28;
-    private static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+    private static final String MANAGED_BY = WorkerPodContract.LABEL_MANAGED_BY;
     private static final String MANAGED_BY_US = "ray-federation";
     private static final int TAIL_LINES = 8;
     /** What {@code ray start} prints once the node is up. */
@@ -334,7 +335,7 @@ public final class RayProcessRuntime implements PodRuntime, AutoCloseable {
             throw new IllegalArgumentException("the pod has no container");
         }
         for (Container c : containers) {
-            if (c.getEnv() != null && c.getEnv().stream().anyMatch(e -> "RAY_CLOUD_INSTANCE_ID".equals(e.getName()))) {
+            if (c.getEnv() != null && c.getEnv().stream().anyMatch(e -> WorkerPodContract.ENV_INSTANCE_ID.equals(e.getName()))) {
                 return c;
             }
         }

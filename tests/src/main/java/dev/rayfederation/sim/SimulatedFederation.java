@@ -1,5 +1,6 @@
 package dev.rayfederation.sim;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Pod;
 
@@ -17,9 +18,9 @@ import java.util.function.UnaryOperator;
 public final class SimulatedFederation implements AutoCloseable {
 
     /** Label every worker pod carries with its pool (DESIGN §5). */
-    public static final String POOL_LABEL = "ray-federation.io/pool";
+    public static final String POOL_LABEL = WorkerPodContract.LABEL_POOL;
     /** Label every worker pod carries with its node id (DESIGN §5). */
-    public static final String NODE_ID_LABEL = "ray-federation.io/node-id";
+    public static final String NODE_ID_LABEL = WorkerPodContract.LABEL_NODE_ID;
 
     private final SimulatedMembers members;
     private final SidecarProcess sidecar;

@@ -1,5 +1,6 @@
 package dev.rayfederation.sim;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
@@ -260,7 +261,7 @@ public final class SimulatedMember implements AutoCloseable {
     /** Pods in the member's namespace carrying {@code app.kubernetes.io/managed-by=ray-federation}. */
     public List<Pod> workerPods() {
         return client.pods().inNamespace(spec.namespace())
-                .withLabel("app.kubernetes.io/managed-by", "ray-federation").list().getItems();
+                .withLabel(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE).list().getItems();
     }
 
     private Node toNode(NodeSpec n) {

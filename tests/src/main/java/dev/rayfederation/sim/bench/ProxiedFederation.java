@@ -1,5 +1,6 @@
 package dev.rayfederation.sim.bench;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import dev.rayfederation.sim.SidecarApi;
 import dev.rayfederation.sim.SidecarConfig;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -83,7 +84,7 @@ final class ProxiedFederation implements AutoCloseable {
         for (BenchMember m : members) {
             for (Pod p : m.pods()) {
                 Map<String, String> labels = p.getMetadata().getLabels();
-                String id = labels == null ? null : labels.get("ray-federation.io/node-id");
+                String id = labels == null ? null : labels.get(WorkerPodContract.LABEL_NODE_ID);
                 if (id != null && p.getMetadata().getDeletionTimestamp() == null) {
                     out.computeIfAbsent(id, k -> new ArrayList<>()).add(m.name());
                 }

@@ -1,5 +1,6 @@
 package dev.rayfederation.sim.bench;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -65,12 +66,12 @@ public record WorkerPodSeeder(String rayCluster, String pool, String virtualClus
         String id = nodeId(i);
         String kubeNode = member.name() + "-n" + (i % Math.max(1, member.spec().nodes()));
         Map<String, String> labels = new LinkedHashMap<>();
-        labels.put("app.kubernetes.io/managed-by", "ray-federation");
-        labels.put("ray-federation.io/ray-cluster", rayCluster);
-        labels.put("ray-federation.io/node-id", id);
-        labels.put("ray-federation.io/pool", pool);
-        labels.put("ray-federation.io/virtual-cluster", virtualCluster);
-        labels.put("ray-federation.io/node-type", nodeType);
+        labels.put(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE);
+        labels.put(WorkerPodContract.LABEL_RAY_CLUSTER, rayCluster);
+        labels.put(WorkerPodContract.LABEL_NODE_ID, id);
+        labels.put(WorkerPodContract.LABEL_POOL, pool);
+        labels.put(WorkerPodContract.LABEL_VIRTUAL_CLUSTER, virtualCluster);
+        labels.put(WorkerPodContract.LABEL_NODE_TYPE, nodeType);
         labels.put("ray.io/cluster", rayCluster);
         labels.put("ray.io/node-type", "worker");
         labels.put("ray.io/group", nodeType);
@@ -84,8 +85,8 @@ public record WorkerPodSeeder(String rayCluster, String pool, String virtualClus
                 .withName(rayCluster + "-" + id)
                 .withNamespace(member.spec().namespace())
                 .withLabels(labels)
-                .withAnnotations(Map.of("ray-federation.io/tags", tags, "ray-federation.io/request-id", "seed-" + (i / 5),
-                        "ray-federation.io/request-count", "5"))
+                .withAnnotations(Map.of(WorkerPodContract.ANNOTATION_TAGS, tags, WorkerPodContract.ANNOTATION_REQUEST_ID, "seed-" + (i / 5),
+                        WorkerPodContract.ANNOTATION_REQUEST_COUNT, "5"))
                 .withCreationTimestamp(now)
                 .endMetadata()
                 .withNewSpec()
