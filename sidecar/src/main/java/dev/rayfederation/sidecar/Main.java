@@ -131,7 +131,7 @@ public final class Main {
         });
         BreakerRegistry breakers = new BreakerRegistry();
         for (FederationConfig.Cluster c : config.clusters()) {
-            members.put(c.name(), MemberClusters.connect(spec(c), options(c), breakers));
+            members.put(c.name(), MemberClusters.connect(c.memberSpec(), options(c), breakers));
         }
         NodeRegistry registry = new NodeRegistry();
         FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
@@ -156,11 +156,6 @@ public final class Main {
         LOG.info("node-provider API on http://{} ({}), management on http://{}", config.api().listen(),
                 token == null ? "no token: loopback only" : "bearer token required", config.management().listen());
         federation.start();
-    }
-
-    private MemberClusterSpec spec(FederationConfig.Cluster c) {
-        return new MemberClusterSpec(c.name(), c.cloud(), c.region(), c.zone(), c.kubeconfig(), c.context(),
-                c.namespace(), c.elastic(), c.capacity() == FederationConfig.CapacityMode.STATIC, c.staticCapacity());
     }
 
     private MemberClusterOptions options(FederationConfig.Cluster c) {

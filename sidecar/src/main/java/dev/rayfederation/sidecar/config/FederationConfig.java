@@ -3,6 +3,7 @@ package dev.rayfederation.sidecar.config;
 import dev.rayfederation.sidecar.placement.strategy.PlacementStrategy;
 
 import dev.rayfederation.k8s.resilience.ResilienceOptions;
+import dev.rayfederation.k8s.member.MemberClusterSpec;
 import dev.rayfederation.k8s.resources.ResourceVector;
 
 import java.nio.file.Path;
@@ -108,6 +109,12 @@ public record FederationConfig(
             CapacityMode capacity,
             ResourceVector staticCapacity,
             String gpuResourceName) {
+
+        /** What k8s-backends needs to connect to this member (it cannot see this config). */
+        public MemberClusterSpec memberSpec() {
+            return new MemberClusterSpec(name, cloud, region, zone, kubeconfig, context, namespace, elastic,
+                    capacity == CapacityMode.STATIC, staticCapacity);
+        }
     }
 
     /** virtualClusters[i]: a tenant; quota EMPTY means unlimited. */

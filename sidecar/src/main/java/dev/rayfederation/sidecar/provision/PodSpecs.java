@@ -8,7 +8,10 @@ import dev.rayfederation.sidecar.registry.NodeRecord;
 
 import java.util.Map;
 
-/** What to ask a member to create for a node: its pod, from the pool's template and the member's override. */
+/**
+ * What to ask a member to create for a node: its pod, from the pool's template and the member's override. The
+ * Kubernetes name of Ray's GPU is left to the member, which knows its own ({@code clusters[].gpuResourceName}).
+ */
 public final class PodSpecs {
 
     private final FederationConfig config;
@@ -24,6 +27,6 @@ public final class PodSpecs {
                 pool.name(), pool.virtualCluster(), pool.rayNodeType(), cluster.name(), cluster.region(), cluster.zone(),
                 pool.resources(), pool.rayResources(), pool.labels(), pool.template(),
                 pool.overrides().getOrDefault(cluster.name(), Map.of()), rayTags, node.requestId(),
-                node.requestHash(), node.requestCount(), cluster.gpuResourceName());
+                node.requestHash(), node.requestCount(), null);
     }
 }
