@@ -111,7 +111,7 @@ def check_defaults(rendered):
     check([c["name"] for c in fed["clusters"]] == ["home"] and "kubeconfig" not in fed["clusters"][0],
           "defaults: one in-cluster member 'home' expected")
     check(set(fed) <= {"rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing"},
-          f"defaults: federation.yaml has keys outside DESIGN §3: {sorted(fed)}")
+          f"defaults: federation.yaml has keys outside the config format: {sorted(fed)}")
     no_ray_resources_in_the_chart(objs, "defaults")
     gen = generator_options(yaml.safe_load((rendered / "fed-notes-defaults.txt").read_text()
                                            .split("-" * 102)[2])["head"]["autoscalerOptions"]["args"][0])

@@ -26,7 +26,7 @@ import statistics
 import sys
 from typing import Any, Dict, List, Optional
 
-# DESIGN §8, row by row: the figures that answer each target.
+# The performance targets, row by row: the figures that answer each target.
 TARGET_ROWS = [
     ("`GET /v1/nodes` with 10,000 nodes: p99 ≤ 20 ms",
      ["nodes.get200.cached.p99.n10000", "nodes.get200.fresh.p99.n10000"]),
@@ -44,7 +44,7 @@ TARGET_ROWS = [
       "outage.down.orphans", "outage.blackhole.breaker_open_s", "outage.blackhole.elsewhere_s",
       "outage.blackhole.lost", "outage.blackhole.duplicated", "outage.blackhole.orphans"]),
     ("sidecar memory with 10,000 nodes ≤ 256 MiB RSS", ["sidecar.rss.n10000", "sidecar.rss.scaleup"]),
-    ("start-up time to ready (no target in DESIGN §8)", ["sidecar.startup.n0", "sidecar.startup.n10000"]),
+    ("start-up time to ready (no target)", ["sidecar.startup.n0", "sidecar.startup.n10000"]),
 ]
 
 # JMH benchmark → (figure id, title, target op, target)
@@ -161,7 +161,7 @@ def markdown(meta: Dict[str, Any], figures: Dict[str, Dict[str, Any]], profiles:
     if not hold:
         lines += ["**Smoke mode: tiny sizes and one iteration; targets are not held.**", ""]
 
-    lines += ["## DESIGN §8 targets", "", "| target | figure | median | min – max | runs | target | verdict |",
+    lines += ["## Targets", "", "| target | figure | median | min – max | runs | target | verdict |",
               "|---|---|---|---|---|---|---|"]
     for row, ids in TARGET_ROWS:
         first = True

@@ -1,4 +1,4 @@
-"""HTTP client for the ray-federation sidecar's node-provider API (DESIGN section 4).
+"""HTTP client for the ray-federation sidecar's node-provider API.
 
 Standard library only. One persistent HTTP/1.1 connection per client, guarded by a lock, is reused
 for every call (the sidecar listens on loopback next to the autoscaler, so a single keep-alive

@@ -1,4 +1,4 @@
-"""An in-process stand-in for the sidecar's node-provider API (DESIGN section 4), for plugin tests.
+"""An in-process stand-in for the sidecar's node-provider API, for plugin tests.
 
 Follows the contract: bearer token (401), one error shape, 400/404/409/413, ETag + 304 on
 GET /v1/nodes, requestId replay (same body: the first answer with 200, creates nothing; different

@@ -7,7 +7,7 @@
 
 Run as a script (``__main__``) so that Ray ships these functions to the workers by value: the workers have no
 access to this directory. Every task reports where it ran: the Ray node id, the node's labels (which hold the
-virtual cluster and the member, see DESIGN section 5) and the GPUs Ray gave it.
+virtual cluster and the member) and the GPUs Ray gave it.
 """
 
 from __future__ import annotations

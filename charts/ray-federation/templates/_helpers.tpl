@@ -201,7 +201,7 @@ otherwise render a broken pod or autoscaling config.
 {{- end -}}
 {{- end -}}
 
-{{/* federation.yaml: the sidecar's configuration file (DESIGN §3). */}}
+{{/* federation.yaml: the sidecar's configuration file. */}}
 {{- define "ray-federation.federationYaml" -}}
 rayCluster:
   name: {{ .Values.rayCluster.name | quote }}

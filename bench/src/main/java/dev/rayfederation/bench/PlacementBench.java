@@ -35,7 +35,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Placement of one request for {@code workers} workers over {@code members} members (DESIGN §8: 1,000 over 5 in
+ * Placement of one request for {@code workers} workers over {@code members} members (target: 1,000 over 5 in
  * at most 50 ms), with no workers yet and with 10,000 already running.
  * <ul>
  *   <li>{@link #decide}: the decision alone, as the provisioner takes it: per member, what our workers there use

@@ -23,7 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The in-process cost of the node snapshot behind {@code GET /v1/nodes} (DESIGN §8: p99 at most 20 ms with 10,000
+ * The in-process cost of the node snapshot behind {@code GET /v1/nodes} (target: p99 at most 20 ms with 10,000
  * nodes): rendering the JSON body of a snapshot, and taking a new snapshot after one node changed (what every GET
  * after a change pays before rendering).
  */

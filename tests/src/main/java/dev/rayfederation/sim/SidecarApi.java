@@ -23,7 +23,7 @@ import java.util.Optional;
 import java.util.StringJoiner;
 
 /**
- * A small client of the sidecar's node-provider HTTP API (DESIGN §4): each call returns the status code, headers and
+ * A small client of the sidecar's node-provider HTTP API: each call returns the status code, headers and
  * parsed JSON body, never throwing on an HTTP error status. Thread-safe.
  */
 public final class SidecarApi {

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * A sidecar configuration file (DESIGN §3) under construction: members, virtual clusters, pools and any extra
+ * A sidecar configuration file under construction: members, virtual clusters, pools and any extra
  * top-level block. The listeners are filled in by {@link SidecarProcess}, which picks free ports. Immutable; the
  * {@code with...} methods return changed copies.
  *

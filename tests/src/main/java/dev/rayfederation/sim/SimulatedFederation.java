@@ -17,9 +17,9 @@ import java.util.function.UnaryOperator;
  */
 public final class SimulatedFederation implements AutoCloseable {
 
-    /** Label every worker pod carries with its pool (DESIGN §5). */
+    /** Label every worker pod carries with its pool. */
     public static final String POOL_LABEL = WorkerPodContract.LABEL_POOL;
-    /** Label every worker pod carries with its node id (DESIGN §5). */
+    /** Label every worker pod carries with its node id. */
     public static final String NODE_ID_LABEL = WorkerPodContract.LABEL_NODE_ID;
 
     private final SimulatedMembers members;

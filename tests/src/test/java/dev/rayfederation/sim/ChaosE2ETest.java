@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Resilience end to end (DESIGN §6): member clouds that fail, fill up, stall or preempt, and a sidecar that is
+ * Resilience end to end: member clouds that fail, fill up, stall or preempt, and a sidecar that is
  * killed or restarted in the middle of it, with the sidecar jar as a process and members as mock API servers.
  * Faults are real: a member's API server stopped and started again on the same port, its kubelet stalled, its pods
  * deleted by another client, the sidecar killed with SIGKILL. Every test ends by counting worker pods by node id

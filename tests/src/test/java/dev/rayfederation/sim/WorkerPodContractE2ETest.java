@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 
-/** Every created pod carries the labels, annotations, env and ray start line of DESIGN §5. */
+/** Every created pod carries the labels, annotations, env and ray start line of the worker pod contract. */
 class WorkerPodContractE2ETest extends SidecarE2E {
 
     private static final String HEAD = "10.0.0.12:6379";

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Reads {@code clusters}: the member Kubernetes clusters (DESIGN §3). */
+/** Reads {@code clusters}: the member Kubernetes clusters. */
 final class ClustersReader {
 
     static final String DEFAULT_NAMESPACE = "ray-workers";

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Loads the sidecar's configuration file (DESIGN §3) into a {@link FederationConfig}: parses the YAML,
+ * Loads the sidecar's configuration file into a {@link FederationConfig}: parses the YAML,
  * applies the defaults, and checks everything, collecting every problem with its field path
  * ({@code pools[1].resources.GPU: must be >= 0}) before giving up, so that one run shows them all.
  *

@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Walks a parsed config file section by section, applies the defaults of DESIGN §3 and reports every
+ * Walks a parsed config file section by section, applies the documented defaults and reports every
  * problem to {@link Problems}. The {@link FederationConfig} it returns is only meaningful when no
  * problem was found.
  */

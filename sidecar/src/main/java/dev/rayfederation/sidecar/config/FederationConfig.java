@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The whole configuration file (DESIGN §3), parsed once and validated at start-up. Immutable.
+ * The whole configuration file, parsed once and validated at start-up. Immutable.
  * {@link ConfigLoader} builds it; nothing else does, except tests.
  *
  * @param resilience the {@code resilience} section (extension): circuit breakers, bulkhead, rate limit and retries
@@ -157,7 +157,7 @@ public record FederationConfig(
 
     /**
      * replacement (extension, all optional): when a worker that does not come up is moved to another member,
-     * and how long its (member, pool) pair then backs off (DESIGN §6).
+     * and how long its (member, pool) pair then backs off.
      *
      * @param unschedulableGrace  a pod Unschedulable this long on a non-elastic member is moved (default 30s)
      * @param startTimeout        a pod not Running and Ready this long on a non-elastic member is moved (default 5m)

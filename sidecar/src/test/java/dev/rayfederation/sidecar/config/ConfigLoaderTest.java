@@ -45,7 +45,7 @@ class ConfigLoaderTest {
     @Nested
     class TheDesignExample {
 
-        /** DESIGN §3 verbatim, except that file paths point into the temp dir and gcp-usc1 is declared. */
+        /** The documented example config verbatim, except that file paths point into the temp dir and gcp-usc1 is declared. */
         private FederationConfig load() throws Exception {
             Files.writeString(dir.resolve("token"), "t0ken\n");
             String yaml = """

@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Whole-process benchmarks of DESIGN §8 (run by {@code scripts/bench}): mock member API servers (HTTPS, optionally
+ * Whole-process benchmarks of the project's performance targets (bench/README.md) (run by {@code scripts/bench}): mock member API servers (HTTPS, optionally
  * behind a latency-injecting proxy), the sidecar jar as a process, and for the read path Ray's own KubeRay provider
  * next to the plugin (a Python driver). Writes the figures of one scenario as JSON.
  *

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * One measured figure as the benchmark report takes it: one value per run (the report shows their median, min and
- * max), the unit, and the target it is held against (DESIGN §8), if any.
+ * max), the unit, and the target it is held against, if any.
  *
  * @param id       stable identifier, e.g. {@code nodes.get200.cached.p99.n10000}
  * @param title    what was measured, for people

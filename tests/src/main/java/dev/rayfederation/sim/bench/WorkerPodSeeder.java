@@ -21,7 +21,7 @@ import java.util.concurrent.Future;
 
 /**
  * Seeds Running, Ready worker pods straight into a member, as if an earlier sidecar had created them and a kubelet
- * had started them: they carry the worker pod contract (DESIGN §5), so the sidecar adopts each as a node, and also
+ * had started them: they carry the worker pod contract, so the sidecar adopts each as a node, and also
  * KubeRay's labels ({@code ray.io/cluster}, {@code ray.io/node-type}, {@code ray.io/group}), so Ray's KubeRay node
  * provider reads the very same pods. Pods are bound round-robin to the member's nodes.
  *
