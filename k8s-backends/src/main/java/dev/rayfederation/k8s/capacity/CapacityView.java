@@ -6,7 +6,7 @@ import dev.rayfederation.k8s.resources.WorkerShape;
 import java.util.Map;
 
 /**
- * An immutable snapshot of one member's capacity (DESIGN §6), built from its Node and Pod informers.
+ * An immutable snapshot of one member's capacity, built from its Node and Pod informers.
  * Free room is counted per Kubernetes node: a shape fits only where one node fits it.
  */
 public interface CapacityView {

@@ -17,7 +17,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The {@link CapacityView} of one member (DESIGN §6), in one of three modes:
+ * The {@link CapacityView} of one member, in one of three modes:
  * <ul>
  *   <li><b>nodes</b> ({@link #of}, {@link #ofRooms}): free room per node = allocatable − requests of the
  *       non-terminated pods bound to it; a shape fits only where one node fits it; {@code staticCapacity}

@@ -1,7 +1,7 @@
 package dev.rayfederation.k8s.render;
 
 /**
- * Names of the labels, annotations and environment variables every worker pod carries (DESIGN §5).
+ * Names of the labels, annotations and environment variables every worker pod carries.
  * The sidecar rebuilds its whole state from these after a restart: never rename one.
  */
 public final class WorkerPodContract {

@@ -25,7 +25,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Renders worker pods (DESIGN §5) from the pool's template plus the member's override. Pure functions.
+ * Renders worker pods from the pool's template plus the member's override. Pure functions.
  *
  * <p>How a pod is made from a {@link WorkerPodSpec}:
  * <ol>

@@ -5,7 +5,7 @@ import dev.rayfederation.k8s.resources.ResourceVector;
 import java.util.Map;
 
 /**
- * Everything needed to render one worker pod (DESIGN §5). Pure data: {@link WorkerPodRenderer} turns it
+ * Everything needed to render one worker pod. Pure data: {@link WorkerPodRenderer} turns it
  * into a fabric8 Pod.
  *
  * @param nodeId          the Ray node id minted by the sidecar

@@ -24,7 +24,7 @@ public record BreakerStatus(State state, String scope, Instant since, String rea
         return new BreakerStatus(State.CLOSED, scope, since, null);
     }
 
-    /** Breaker states as the HTTP API names them (DESIGN §4). */
+    /** Breaker states as the HTTP API names them. */
     public enum State {
         /** Calls pass; failures are counted. */
         CLOSED("closed", 0),

@@ -111,7 +111,7 @@ public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhe
     /**
      * At most {@code requestsPerSecond} requests to one member start per second (retries included). A call waits
      * for its turn without holding a thread, up to {@code maxWait}; a call whose turn would come later is refused.
-     * The default of 100 lets three members take 10,000 workers within a minute (DESIGN §8).
+     * The default of 100 lets three members take 10,000 workers within a minute.
      */
     public record RateLimitSettings(int requestsPerSecond, Duration maxWait) {
 
