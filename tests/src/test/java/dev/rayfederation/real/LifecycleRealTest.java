@@ -100,6 +100,8 @@ class LifecycleRealTest extends RealFederationTest {
     @Test
     @DisplayName("the sidecar's ServiceAccount never gets a 403 in the normal flow (audit log of every member)")
     void noForbiddenCallInTheNormalFlow() {
+        Map<String, Integer> earlier = new TreeMap<>(); // the members serve the whole tier: skip earlier tests' calls
+        members().members().forEach(m -> earlier.put(m.name(), m.auditEvents().size()));
         startSidecar(c -> c
                 .withVirtualCluster(VirtualCluster.of("vc"))
                 .withPool(Pool.of("cpu", "vc", Map.of("CPU", 2, "memory", "4Gi"))));
@@ -113,7 +115,8 @@ class LifecycleRealTest extends RealFederationTest {
 
         Map<String, Integer> created = new TreeMap<>();
         for (RealMember m : members().members()) {
-            List<JsonNode> events = m.auditEvents();
+            List<JsonNode> all = m.auditEvents();
+            List<JsonNode> events = all.subList(earlier.get(m.name()), all.size());
             assertThat(events).as("audit events of %s on %s", m.sidecarUser(), m.name()).isNotEmpty();
             for (JsonNode e : events) {
                 assertThat(e.path("user").path("username").asText()).isEqualTo(m.sidecarUser());
