@@ -9,7 +9,6 @@ import dev.rayfederation.sim.SidecarConfig.VirtualCluster;
 import io.fabric8.kubernetes.api.model.ResourceQuotaBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -61,23 +60,19 @@ class DefectsRealTest extends RealFederationTest {
     // ------------------------------------------------------------------------------------- admission refusals
 
     @Test
-    @Disabled("defect: a create refused by admission (422) comes back as 'unavailable' without the API server's"
-            + " message and without a back-off; fixed in a later change")
-    @DisplayName("a create refused as invalid (422) is rejected with the API server's message and backs the member off")
+    @DisplayName("a create refused as invalid (422) backs the member off with the API server's message and lands elsewhere")
     void invalidPodIsRejectedWithTheServersMessageAndBacksOff() {
+        // a label value the API server refuses (values it only accepts from a list are refused at config time)
         startSidecar(c -> awsFirst(c)
                 .withVirtualCluster(VirtualCluster.of("vc"))
                 .withPool(Pool.of("cpu", "vc", Map.of("CPU", 1, "memory", "1Gi")).withStrategy("priority")
-                        .withOverride(AWS, Map.of("spec", Map.of("containers", List.of(
-                                Map.of("name", "ray-worker", "imagePullPolicy", "Sometimes")))))));
+                        .withOverride(AWS, Map.of("metadata", Map.of("labels", Map.of("team", "not a label value!"))))));
 
-        assertRefusedThenPlacedElsewhere("Unsupported value");
+        assertRefusedThenPlacedElsewhere("Invalid value");
     }
 
     @Test
-    @Disabled("defect: a create refused by PodSecurity admission (403) comes back as 'unavailable' without the API"
-            + " server's message and without a back-off; fixed in a later change")
-    @DisplayName("a create refused by PodSecurity (403) is rejected with the API server's message and backs the member off")
+    @DisplayName("a create refused by PodSecurity (403) backs the member off with the API server's message and lands elsewhere")
     void podSecurityRefusalIsRejectedWithTheServersMessageAndBacksOff() {
         // a template no restricted namespace accepts, whatever the default worker pod looks like
         startSidecar(c -> awsFirst(c)
@@ -90,9 +85,7 @@ class DefectsRealTest extends RealFederationTest {
     }
 
     @Test
-    @Disabled("defect: a create refused by a ResourceQuota (403 exceeded quota) comes back as 'unavailable' without the"
-            + " API server's message and without a back-off; fixed in a later change")
-    @DisplayName("a create refused by a ResourceQuota (403) is rejected with the API server's message and backs the member off")
+    @DisplayName("a create refused by a ResourceQuota (403) backs the member off with the API server's message and lands elsewhere")
     void resourceQuotaRefusalIsRejectedWithTheServersMessageAndBacksOff() {
         startSidecar(c -> awsFirst(c)
                 .withVirtualCluster(VirtualCluster.of("vc"))
@@ -107,28 +100,44 @@ class DefectsRealTest extends RealFederationTest {
     }
 
     /**
-     * The first worker goes to aws-use1 (priority) whose API server refuses it: the answer is a rejection carrying
-     * the server's message, (aws-use1, cpu) backs off, and the next worker goes to gcp-usc1.
+     * The first worker goes to aws-use1 (priority) whose API server refuses it: (aws-use1, cpu) backs off with the
+     * server's message, the worker is placed on gcp-usc1 at once (the request is answered with it created), and the
+     * next worker does not even try aws-use1.
      */
     private void assertRefusedThenPlacedElsewhere(String serverMessage) {
-        SidecarApi.Response first = api().createNodes("cpu", 1, "refused", rayTags("cpu"));
+        SidecarApi.Response first = api().createNodes("cpu", 1, "refused-then-elsewhere", rayTags("cpu"));
         assertThat(first.status()).as("%s", first).isEqualTo(201);
-        assertThat(created(first)).as("created in %s", first).isEmpty();
-        assertThat(first.body().path("rejected").path("count").asInt()).as("rejected.count in %s", first).isEqualTo(1);
-        assertThat(first.body().path("rejected").path("message").asText()).as("rejected.message in %s", first)
-                .contains(serverMessage);
-        await("a back-off of (aws-use1, cpu) in GET /v1/clusters").atMost(DEADLINE)
-                .untilAsserted(() -> assertThat(backoff(AWS, "cpu")).isNotNull());
+        assertThat(created(first)).as("created in %s", first).hasSize(1);
+        JsonNode off = backoff(AWS, "cpu");
+        assertThat(off).as("a back-off of (aws-use1, cpu) in GET /v1/clusters").isNotNull();
+        assertThat(off.path("reason").asText()).as("its reason").contains(serverMessage);
 
         SidecarApi.Response second = create("cpu", 1, "elsewhere");
         assertThat(created(second)).as("created in %s", second).hasSize(1);
-        awaitUpToDate("cpu", 1);
-        assertThat(podCounts("cpu")).isEqualTo(Map.of(AWS, 0, GCP, 1, AZURE, 0));
+        awaitUpToDate("cpu", 2);
+        assertThat(podCounts("cpu")).isEqualTo(Map.of(AWS, 0, GCP, 2, AZURE, 0));
     }
 
     @Test
-    @Disabled("defect: the default worker pod violates PodSecurity 'restricted' (no runAsNonRoot, seccompProfile,"
-            + " dropped capabilities, allowPrivilegeEscalation=false); fixed in a later change")
+    @DisplayName("a create refused by the only member allowed is rejected with the API server's message")
+    void refusalByTheOnlyMemberIsRejectedWithTheServersMessage() {
+        startSidecar(c -> c
+                .withVirtualCluster(VirtualCluster.of("vc"))
+                .withPool(Pool.of("cpu", "vc", Map.of("CPU", 1, "memory", "1Gi")).withClusters(AWS)
+                        .withTemplate(Map.of("spec", Map.of("hostNetwork", true)))));
+        labelNamespace(member(AWS), PSA_ENFORCE, "restricted");
+
+        SidecarApi.Response r = api().createNodes("cpu", 2, "refused", rayTags("cpu"));
+        assertThat(r.status()).as("%s", r).isEqualTo(201);
+        assertThat(created(r)).as("created in %s", r).isEmpty();
+        assertThat(r.body().path("rejected").path("count").asInt()).as("rejected.count in %s", r).isEqualTo(2);
+        assertThat(r.body().path("rejected").path("message").asText()).as("rejected.message in %s", r)
+                .contains("violates PodSecurity");
+        assertThat(api().getNodes().body().path("nodes")).as("nodes listed").isEmpty();
+        assertThat(podCounts("cpu")).isEqualTo(Map.of(AWS, 0, GCP, 0, AZURE, 0));
+    }
+
+    @Test
     @DisplayName("the default worker pod is accepted by a namespace enforcing PodSecurity restricted")
     void defaultWorkerPodPassesPodSecurityRestricted() {
         startSidecar(c -> c
@@ -147,8 +156,6 @@ class DefectsRealTest extends RealFederationTest {
     // ------------------------------------------------------------------------------------- authentication
 
     @Test
-    @Disabled("defect: a member whose token is refused (401, then GOAWAY) is shown 'unreachable' instead of"
-            + " 'unauthorized' with the API server's message; fixed in a later change")
     @DisplayName("a member whose token is wrong is shown unauthorized with the server's message, not unreachable")
     void wrongTokenShowsUnauthorized() throws Exception {
         RealMember aws = member(AWS);
@@ -170,8 +177,6 @@ class DefectsRealTest extends RealFederationTest {
     }
 
     @Test
-    @Disabled("defect: a kubeconfig 'tokenFile' is read once: a rotated token is not picked up without a restart, and"
-            + " the member stays 'unreachable' meanwhile; fixed in a later change")
     @DisplayName("a rewritten token file is picked up without a restart: unauthorized, then healthy")
     void rotatedTokenFileIsPickedUp() throws Exception {
         RealMember aws = member(AWS);
@@ -239,9 +244,6 @@ class DefectsRealTest extends RealFederationTest {
     }
 
     @Test
-    @Disabled("defect: a worker no member can schedule keeps moving every few seconds (its reason grows at each move,"
-            + " ray_federation_replacements_total climbs) instead of settling once every member backs off; fixed in a"
-            + " later change")
     @DisplayName("a worker no member can schedule settles: one reason string, replacements stop once every member backs off")
     void unmovableWorkerSettles() throws Exception {
         startSidecar(c -> quickReplacement(awsFirst(c))
@@ -281,9 +283,6 @@ class DefectsRealTest extends RealFederationTest {
     // ------------------------------------------------------------------------------------- member shutdown
 
     @Test
-    @Disabled("defect: a member whose kube-apiserver is shutting down (open watches kept ~60 s, new connections"
-            + " refused) stays 'healthy' while its creates fail, and is noticed late when it comes back; fixed in a later"
-            + " change")
     @DisplayName("a member whose API server gets SIGTERM leaves healthy once creates fail, and is healthy again soon after its restart")
     void memberWhoseApiServerStopsLeavesHealthyAndComesBack() {
         startSidecar(c -> awsFirst(c)
