@@ -432,10 +432,11 @@ def check_member(rendered):
 
 def check_notes(rendered):
     notes = (rendered / "fed-notes-defaults.txt").read_text()
-    for text in ("sidecarContainers:", "cannot resolve it",
+    for text in ("sidecarContainers:", "cannot resolve it", "Secret    ray-federation-api-token",
                  "--set serviceAccount.create=false --set serviceAccount.name=ray-federation --set serviceAccount.namespace=ray"):
         check(text in notes, f"ray-federation NOTES lack {text!r}")
     notes = (rendered / "fed-notes-full-raystart.txt").read_text()
+    check("the API token is mounted into ray-head" in notes, "ray-federation NOTES (rayStart) do not say the token is in ray-head")
     check("enableInTreeAutoscaling: false" in notes and "autoscaling-config: /etc/ray-autoscaler/autoscaling.yaml" in notes,
           "ray-federation NOTES (rayStart) lack the ray start wiring")
     pasted = yaml.safe_load(notes.split("-" * 102)[2])
