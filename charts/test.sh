@@ -149,6 +149,7 @@ render member-home "$member" home -n ray-workers --set serviceAccount.create=fal
 render_helper fed-notes-defaults "$fed" NOTES ray-federation -n ray
 render_helper fed-notes-full-raystart "$fed" NOTES ray-federation -n ray -f "$full_values" --set autoscaler.mode=rayStart \
   --set autoscaler.plugin.source=image
+render_helper fed-notes-netpol-no-peers "$fed" NOTES ray-federation -n ray --set networkPolicy.enabled=true
 render_helper fed-kuberay-values "$fed" ray-federation.kubeRayHeadValues ray-federation -n ray -f "$full_values"
 render_helper member-notes "$member" NOTES gcp-usc1 -n ray-workers --set tokenSecret.create=true --set home.context=home
 

@@ -435,6 +435,10 @@ def check_notes(rendered):
     for text in ("sidecarContainers:", "cannot resolve it", "Secret    ray-federation-api-token",
                  "--set serviceAccount.create=false --set serviceAccount.name=ray-federation --set serviceAccount.namespace=ray"):
         check(text in notes, f"ray-federation NOTES lack {text!r}")
+    check("networkPolicy.management.from is empty" not in notes, "ray-federation NOTES warn about a NetworkPolicy that is off")
+    notes = (rendered / "fed-notes-netpol-no-peers.txt").read_text()
+    check("networkPolicy.management.from is empty" in notes,
+          "ray-federation NOTES do not warn that a NetworkPolicy without management peers blocks Prometheus")
     notes = (rendered / "fed-notes-full-raystart.txt").read_text()
     check("the API token is mounted into ray-head" in notes, "ray-federation NOTES (rayStart) do not say the token is in ray-head")
     check("enableInTreeAutoscaling: false" in notes and "autoscaling-config: /etc/ray-autoscaler/autoscaling.yaml" in notes,
