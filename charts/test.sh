@@ -120,6 +120,8 @@ run "lint ray-federation (defaults)" "$helm" lint --strict "$fed"
 run "lint ray-federation (examples/full-values.yaml)" "$helm" lint --strict "$fed" -f "$full_values"
 run "lint ray-federation (full values, RayCluster, mode rayStart)" "$helm" lint --strict "$fed" -f "$full_values" \
   --set kubeRay.rayCluster.create=true --set autoscaler.mode=rayStart --set autoscaler.plugin.source=image
+run "lint ray-federation (NetworkPolicy, no API token)" "$helm" lint --strict "$fed" --set networkPolicy.enabled=true \
+  --set api.token.enabled=false
 run "lint ray-federation-member (defaults)" "$helm" lint --strict "$member"
 run "lint ray-federation-member (token Secret, namespace created)" "$helm" lint --strict "$member" \
   --set tokenSecret.create=true --set namespace.create=true --set memberName=gcp-usc1
@@ -131,6 +133,13 @@ render fed-full-raycluster-kuberay "$fed" ray-federation -n ray -f "$full_values
 render fed-full-raycluster-raystart "$fed" ray-federation -n ray -f "$full_values" --set kubeRay.rayCluster.create=true \
   --set autoscaler.mode=rayStart
 render fed-open-api "$fed" ray-federation -n ray --set api.host=0.0.0.0 --set api.token.existingSecret=api-token
+render fed-defaults-raycluster "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true
+render fed-defaults-raycluster-raystart "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set autoscaler.mode=rayStart
+render fed-no-token "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set api.token.enabled=false
+render fed-netpol "$fed" ray-federation -n ray --set networkPolicy.enabled=true \
+  --set-json 'networkPolicy.management.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}},"podSelector":{"matchLabels":{"app.kubernetes.io/name":"prometheus"}}}]'
+render fed-netpol-open-api "$fed" ray-federation -n ray --set networkPolicy.enabled=true --set api.host=0.0.0.0 \
+  --set api.port=9091 --set-json 'networkPolicy.ray.from=[{"ipBlock":{"cidr":"10.0.0.0/8"}}]'
 render member-defaults "$member" aws-use1 -n ray-workers
 render member-full "$member" gcp-usc1 -n ray-workers --set tokenSecret.create=true --set namespace.create=true \
   --set-json 'namespace.labels={"pod-security.kubernetes.io/enforce":"baseline"}'
@@ -140,11 +149,39 @@ render member-home "$member" home -n ray-workers --set serviceAccount.create=fal
 render_helper fed-notes-defaults "$fed" NOTES ray-federation -n ray
 render_helper fed-notes-full-raystart "$fed" NOTES ray-federation -n ray -f "$full_values" --set autoscaler.mode=rayStart \
   --set autoscaler.plugin.source=image
+render_helper fed-notes-netpol-no-peers "$fed" NOTES ray-federation -n ray --set networkPolicy.enabled=true
 render_helper fed-kuberay-values "$fed" ray-federation.kubeRayHeadValues ray-federation -n ray -f "$full_values"
 render_helper member-notes "$member" NOTES gcp-usc1 -n ray-workers --set tokenSecret.create=true --set home.context=home
 
 echo "invalid values are refused with the field named"
-refuse "an API open to the network without a token" "api.token.existingSecret" "$fed" --set api.host=0.0.0.0
+refuse "an API open to the network without a token" "api.token.enabled: must be true when api.host (0.0.0.0)" "$fed" \
+  --set api.host=0.0.0.0 --set api.token.enabled=false
+refuse "a token Secret named while the token is off" 'api.token.existingSecret: "mine" is set but api.token.enabled is false' \
+  "$fed" --set api.token.enabled=false --set api.token.existingSecret=mine
+refuse "a pool naming an unknown virtual cluster" 'pools[0].virtualCluster: "research" is not one of virtualClusters[].name (default)' \
+  "$fed" --set-json 'pools=[{"name":"p","virtualCluster":"research","resources":{"CPU":1}}]'
+refuse "a pool naming an unknown member" 'pools[0].clusters[1]: "mars" is not one of members[].name (home)' "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1},"clusters":["home","mars"]}]'
+refuse "an override for an unknown member" 'pools[0].overrides.mars: "mars" is not one of members[].name (home)' "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1},"overrides":{"mars":{"spec":{}}}}]'
+refuse "a negative resource (GPU: -1)" "pools[0].resources.GPU: -1 is negative" "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1,"GPU":-1}}]'
+refuse "a malformed quantity (16 Gi)" 'pools[0].resources.memory: "16 Gi" is not a number or Kubernetes quantity' "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1,"memory":"16 Gi"}}]'
+refuse "a malformed static capacity" 'members[0].staticCapacity.memory: "2TB" is not a number or Kubernetes quantity' "$fed" \
+  --set-json 'members=[{"name":"home","cloud":"c","capacity":"static","staticCapacity":{"CPU":8,"memory":"2TB"}}]'
+refuse "a negative quota" "virtualClusters[0].quota.CPU: -4 is negative" "$fed" \
+  --set-json 'virtualClusters=[{"name":"default","quota":{"CPU":-4}}]'
+refuse "two pools with one name" 'pools[1].name: "cpu" is already used by pools[0]' "$fed" \
+  --set-json 'pools=[{"name":"cpu","virtualCluster":"default","resources":{"CPU":1}},{"name":"cpu","virtualCluster":"default","rayNodeType":"cpu2","resources":{"CPU":2}}]'
+refuse "two virtual clusters with one name" 'virtualClusters[1].name: "default" is already used by virtualClusters[0]' "$fed" \
+  --set-json 'virtualClusters=[{"name":"default"},{"name":"default"}]'
+refuse "maxWorkers below minWorkers" "pools[0].maxWorkers: 2 is less than minWorkers (5)" "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1},"minWorkers":5,"maxWorkers":2}]'
+refuse "minWorkers above the default maxWorkers" "pools[0].maxWorkers: defaults to 100, less than minWorkers (101)" "$fed" \
+  --set-json 'pools=[{"name":"p","virtualCluster":"default","resources":{"CPU":1},"minWorkers":101}]'
+refuse "a NetworkPolicy peer that is not one (schema)" "at '/networkPolicy/management/from/0'" "$fed" \
+  --set networkPolicy.enabled=true --set-json 'networkPolicy.management.from=[{"namespace":"monitoring"}]'
 refuse "two members with one name" 'members[1].name: "home" is already used by members[0]' "$fed" \
   --set-json 'members=[{"name":"home","cloud":"a"},{"name":"home","cloud":"b"}]'
 refuse "a member name that is not a DNS label" 'members[0].name: "AWS_1"' "$fed" --set-json 'members=[{"name":"AWS_1","cloud":"aws"}]'

@@ -106,7 +106,8 @@ def check_defaults(rendered):
     fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
     check(fed["rayCluster"] == {"name": "ray-cluster", "headAddress": "ray-cluster-head-svc.ray.svc.cluster.local:6379"},
           f"defaults: rayCluster block is {fed['rayCluster']}")
-    check(fed["api"] == {"listen": "127.0.0.1:8765"}, f"defaults: the API must listen on loopback without a token: {fed['api']}")
+    check(fed["api"] == {"listen": "127.0.0.1:8765", "tokenFile": "/var/run/secrets/ray-federation/token"},
+          f"defaults: the API must listen on loopback and require the token: {fed['api']}")
     check(fed["management"] == {"listen": "0.0.0.0:9090"}, f"defaults: management is {fed['management']}")
     check([c["name"] for c in fed["clusters"]] == ["home"] and "kubeconfig" not in fed["clusters"][0],
           "defaults: one in-cluster member 'home' expected")
@@ -117,7 +118,8 @@ def check_defaults(rendered):
                                            .split("-" * 102)[2])["head"]["autoscalerOptions"]["args"][0])
     check(gen == {
         "--sidecar-url": "http://127.0.0.1:8765", "--wait-s": "300", "--cluster-name": "ray-cluster",
-        "--idle-timeout-minutes": "5", "--upscaling-speed": "1", "--timeout-s": "4", "--head-node-type": "headgroup",
+        "--idle-timeout-minutes": "5", "--upscaling-speed": "1", "--timeout-s": "4",
+        "--token-file": "/var/run/secrets/ray-federation/token", "--head-node-type": "headgroup",
         "--head-resources": '{"CPU":0}', "--head-ip": "${RAY_FEDERATION_HEAD_IP}",
         "--head-node-id": "${RAY_FEDERATION_HEAD_POD_NAME}", "-o": "/etc/ray-autoscaler/autoscaling.yaml"},
         f"defaults: the autoscaling config is generated with {gen}")
@@ -127,7 +129,87 @@ def check_defaults(rendered):
     check(svc["spec"]["selector"] == {"ray.io/cluster": "ray-cluster", "ray.io/node-type": "head"},
           f"defaults: Service selects {svc['spec']['selector']}, not the KubeRay head pod")
     kinds = {k for k, _ in objs}
-    check("ServiceMonitor" not in kinds and "RayCluster" not in kinds, f"defaults: optional objects rendered: {kinds}")
+    check("ServiceMonitor" not in kinds and "RayCluster" not in kinds and "NetworkPolicy" not in kinds,
+          f"defaults: optional objects rendered: {kinds}")
+    worker = yaml.safe_load((CHARTS / "ray-federation/values.yaml").read_text())["pools"][0]["template"]["spec"]
+    shm = [m for c in worker["containers"] for m in c.get("volumeMounts", []) if m["mountPath"] == "/dev/shm"]
+    check(len(shm) == 1 and {"name": shm[0]["name"], "emptyDir": {"medium": "Memory"}} in worker.get("volumes", []),
+          f"defaults: the default pool's workers need a memory-backed /dev/shm for Ray's object store: {worker}")
+    check(fed["pools"][0]["template"]["spec"] == worker, "defaults: the default pool template is not rendered as written")
+
+
+def check_token(rendered):
+    """The API token is on by default: a generated Secret, mounted into the sidecar and the plugin's container only."""
+    import base64
+    token_path = "/var/run/secrets/ray-federation/token"
+    objs = objects(rendered, "fed-defaults")
+    secret = objs.get(("Secret", "ray-federation-api-token"))
+    check(secret is not None, f"token: no generated Secret ray-federation-api-token among {sorted(objs)}")
+    if secret:
+        token = base64.b64decode(secret["data"]["token"]).decode()
+        check(secret["type"] == "Opaque" and len(token) == 48 and token.isalnum(),
+              f"token: the generated Secret holds no 48-character random token: {secret['type']} {len(token)}")
+    for render in ("fed-full", "fed-open-api"):
+        check(not any(k == "Secret" for k, _ in objects(rendered, render)),
+              f"token: {render} names api.token.existingSecret, yet the chart generates one")
+    for render, mode in (("fed-defaults-raycluster", "kuberay"), ("fed-defaults-raycluster-raystart", "rayStart"),
+                         ("fed-full-raycluster-kuberay", "kuberay"), ("fed-full-raycluster-raystart", "rayStart")):
+        rc = next(o for (k, _), o in objects(rendered, render).items() if k == "RayCluster")
+        pod = head_pod(rc)
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        holders = sorted(c["name"] for c in pod["containers"] + pod.get("initContainers", [])
+                         if (mounted_file(c.get("volumeMounts", []), volumes, token_path) or (None,))[0] is not None)
+        if mode == "kuberay":
+            check(mounted_file(rc["spec"]["autoscalerOptions"]["volumeMounts"], volumes, token_path) is not None,
+                  f"token: {render}: KubeRay's autoscaler container (the plugin) lacks the token")
+            check(holders == ["ray-federation"], f"token: {render}: only the sidecar (and the autoscaler) may mount the "
+                                                 f"token, ray-head runs tenants' job entrypoints: {holders}")
+        else:
+            check(holders == ["ray-federation", "ray-head"],
+                  f"token: {render}: the plugin runs in ray-head in mode rayStart: {holders}")
+        secret_name = next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v and v["name"] == "ray-federation-token")
+        want = "ray-federation-api-token" if render.startswith("fed-defaults") else FULL_VALUES["api"]["token"]["existingSecret"]
+        check(secret_name == want, f"token: {render}: the token volume reads Secret {secret_name}, expected {want}")
+    objs = objects(rendered, "fed-no-token")
+    fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
+    rc = objs[("RayCluster", "ray-cluster")]
+    check(fed["api"] == {"listen": "127.0.0.1:8765"} and not any(k == "Secret" for k, _ in objs)
+          and "token" not in yaml.safe_dump(head_pod(rc)["volumes"]) and "--token-file" not in " ".join(
+              rc["spec"]["autoscalerOptions"]["args"]),
+          f"token: api.token.enabled=false must drop the token everywhere: {fed['api']}")
+
+
+def admitting(policy, port, protocol="TCP"):
+    """The ingress rules of a NetworkPolicy that admit a port, each as its `from` list (None: any source)."""
+    found = []
+    for rule in policy["spec"].get("ingress", []):
+        for p in rule.get("ports", []):
+            if p.get("protocol", "TCP") == protocol and p["port"] <= port <= p.get("endPort", p["port"]):
+                found.append(rule.get("from"))
+                break
+    return found
+
+
+def check_network_policy(rendered):
+    """management only from the named peers, the API port from nobody outside the pod, Ray's ports as before."""
+    for render, mgmt, api, ray_from in (
+            ("fed-netpol", 9090, 8765, None),
+            ("fed-netpol-open-api", 9090, 9091, [{"ipBlock": {"cidr": "10.0.0.0/8"}}])):
+        objs = objects(rendered, render)
+        policy = objs[("NetworkPolicy", "ray-federation")]
+        svc = objs[("Service", "ray-federation-management")]
+        check(policy["spec"]["podSelector"] == {"matchLabels": svc["spec"]["selector"]}
+              and policy["spec"]["policyTypes"] == ["Ingress"],
+              f"{render}: the policy must select the head pod (as the management Service does): {policy['spec']}")
+        prometheus = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                       "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
+        want = [prometheus] if render == "fed-netpol" else []
+        check(admitting(policy, mgmt) == want, f"{render}: management port {mgmt} admitted by {admitting(policy, mgmt)}")
+        check(admitting(policy, api) == [], f"{render}: API port {api} admitted by {admitting(policy, api)}")
+        for port in (1, 6379, 8265, 10001, api - 1, mgmt + 1, 65535):
+            if port not in (api, mgmt):
+                check(admitting(policy, port) == [ray_from], f"{render}: Ray's port {port} admitted by {admitting(policy, port)}")
+        check(admitting(policy, 53, "UDP") == [ray_from], f"{render}: UDP not admitted like Ray's TCP ports")
 
 
 def check_full(rendered):
@@ -350,10 +432,15 @@ def check_member(rendered):
 
 def check_notes(rendered):
     notes = (rendered / "fed-notes-defaults.txt").read_text()
-    for text in ("sidecarContainers:", "cannot resolve it",
+    for text in ("sidecarContainers:", "cannot resolve it", "Secret    ray-federation-api-token",
                  "--set serviceAccount.create=false --set serviceAccount.name=ray-federation --set serviceAccount.namespace=ray"):
         check(text in notes, f"ray-federation NOTES lack {text!r}")
+    check("networkPolicy.management.from is empty" not in notes, "ray-federation NOTES warn about a NetworkPolicy that is off")
+    notes = (rendered / "fed-notes-netpol-no-peers.txt").read_text()
+    check("networkPolicy.management.from is empty" in notes,
+          "ray-federation NOTES do not warn that a NetworkPolicy without management peers blocks Prometheus")
     notes = (rendered / "fed-notes-full-raystart.txt").read_text()
+    check("the API token is mounted into ray-head" in notes, "ray-federation NOTES (rayStart) do not say the token is in ray-head")
     check("enableInTreeAutoscaling: false" in notes and "autoscaling-config: /etc/ray-autoscaler/autoscaling.yaml" in notes,
           "ray-federation NOTES (rayStart) lack the ray start wiring")
     pasted = yaml.safe_load(notes.split("-" * 102)[2])
@@ -372,7 +459,8 @@ def check_notes(rendered):
 
 def main():
     rendered = pathlib.Path(sys.argv[1])
-    for group in (check_defaults, check_full, check_rayclusters, check_kuberay_values, check_member, check_notes):
+    for group in (check_defaults, check_token, check_network_policy, check_full, check_rayclusters, check_kuberay_values,
+                  check_member, check_notes):
         try:
             group(rendered)
         except Exception as e:  # a missing object or key is a failure of that group, not a crash

@@ -68,8 +68,40 @@ ray-federation.io/ray-cluster: {{ .Values.rayCluster.name | quote }}
 {{- if or (eq $h "localhost") (eq $h "::1") (hasPrefix "127." $h) -}}true{{- end -}}
 {{- end -}}
 
+{{/* "true" when the node-provider API requires a bearer token (api.token.enabled), else empty. */}}
 {{- define "ray-federation.tokenEnabled" -}}
-{{- if .Values.api.token.existingSecret -}}true{{- end -}}
+{{- if .Values.api.token.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the API token: api.token.existingSecret, or the one the chart generates. */}}
+{{- define "ray-federation.tokenSecretName" -}}
+{{- default (printf "%s-api-token" (include "ray-federation.fullname" .)) .Values.api.token.existingSecret -}}
+{{- end -}}
+
+{{/* Labels selecting the KubeRay head pod: service.selector, or ray.io/cluster=<kubeRayName>, ray.io/node-type=head. */}}
+{{- define "ray-federation.headSelector" -}}
+{{- if .Values.service.selector -}}
+{{- toYaml .Values.service.selector -}}
+{{- else -}}
+ray.io/cluster: {{ include "ray-federation.kubeRayName" . | quote }}
+ray.io/node-type: head
+{{- end -}}
+{{- end -}}
+
+{{/*
+Problems with a map of resource amounts (Kubernetes quantities or plain numbers), one per line, each naming
+its value. Argument: (list path map).
+*/}}
+{{- define "ray-federation.quantityProblems" -}}
+{{- $path := index . 0 -}}
+{{- range $k, $v := index . 1 -}}
+{{- $s := toString $v -}}
+{{- if not (regexMatch "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$" $s) -}}
+{{- printf "%s.%s: %q is not a number or Kubernetes quantity (for example 2, 500m, 16Gi)\n" $path $k $s -}}
+{{- else if and (hasPrefix "-" $s) (regexMatch "[1-9]" $s) -}}
+{{- printf "%s.%s: %s is negative; resource amounts must be zero or more\n" $path $k $s -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* host:port, IPv6 hosts in brackets. Argument: (list host port). */}}
@@ -117,11 +149,14 @@ otherwise render a broken pod or autoscaling config.
 {{- if and .Values.rayCluster.headAddress (not (regexMatch "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]+$" (toString .Values.rayCluster.headAddress))) -}}
 {{- $errors = append $errors (printf "rayCluster.headAddress: %q must be host:port" (toString .Values.rayCluster.headAddress)) -}}
 {{- end -}}
-{{- if and (not (include "ray-federation.isLoopback" .Values.api.host)) (not .Values.api.token.existingSecret) -}}
-{{- $errors = append $errors (printf "api.token.existingSecret: required when api.host (%s) is not a loopback address: the node-provider API would be open to the network" .Values.api.host) -}}
+{{- if and (not (include "ray-federation.isLoopback" .Values.api.host)) (not .Values.api.token.enabled) -}}
+{{- $errors = append $errors (printf "api.token.enabled: must be true when api.host (%s) is not a loopback address: the node-provider API would be open to the network" .Values.api.host) -}}
 {{- end -}}
-{{- if and .Values.api.token.existingSecret (not .Values.api.token.key) -}}
-{{- $errors = append $errors "api.token.key: is required when api.token.existingSecret is set" -}}
+{{- if and .Values.api.token.existingSecret (not .Values.api.token.enabled) -}}
+{{- $errors = append $errors (printf "api.token.existingSecret: %q is set but api.token.enabled is false (the token would not be used)" (toString .Values.api.token.existingSecret)) -}}
+{{- end -}}
+{{- if and .Values.api.token.enabled (not .Values.api.token.key) -}}
+{{- $errors = append $errors "api.token.key: is required when api.token.enabled is true" -}}
 {{- end -}}
 {{- if eq (int .Values.api.port) (int .Values.management.port) -}}
 {{- $errors = append $errors (printf "management.port: %v is also api.port; they must differ" .Values.management.port) -}}
@@ -151,7 +186,24 @@ otherwise render a broken pod or autoscaling config.
 {{- if and (eq (toString (default "auto" $m.capacity)) "static") (not $m.staticCapacity) -}}
 {{- $errors = append $errors (printf "members[%d].staticCapacity: is required when capacity is static" $i) -}}
 {{- end -}}
+{{- range $problem := splitList "\n" (include "ray-federation.quantityProblems" (list (printf "members[%d].staticCapacity" $i) (default dict $m.staticCapacity))) -}}
+{{- if $problem }}{{ $errors = append $errors $problem }}{{ end -}}
 {{- end -}}
+{{- end -}}
+{{- $memberNames := keys $seen | sortAlpha -}}
+{{- $vcs := dict -}}
+{{- range $i, $vc := .Values.virtualClusters -}}
+{{- $vcname := toString (default "" $vc.name) -}}
+{{- if and $vcname (hasKey $vcs $vcname) -}}
+{{- $errors = append $errors (printf "virtualClusters[%d].name: %q is already used by virtualClusters[%v]" $i $vcname (get $vcs $vcname)) -}}
+{{- else if $vcname -}}
+{{- $_ := set $vcs $vcname $i -}}
+{{- end -}}
+{{- range $problem := splitList "\n" (include "ray-federation.quantityProblems" (list (printf "virtualClusters[%d].quota" $i) (default dict $vc.quota))) -}}
+{{- if $problem }}{{ $errors = append $errors $problem }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- $poolNames := dict -}}
 {{- if not .Values.pools -}}
 {{- $errors = append $errors "pools: at least one pool is required" -}}
 {{- end -}}
@@ -159,6 +211,10 @@ otherwise render a broken pod or autoscaling config.
 {{- range $i, $p := .Values.pools -}}
 {{- if not $p.name -}}
 {{- $errors = append $errors (printf "pools[%d].name: is required" $i) -}}
+{{- else if hasKey $poolNames (toString $p.name) -}}
+{{- $errors = append $errors (printf "pools[%d].name: %q is already used by pools[%v]" $i (toString $p.name) (get $poolNames (toString $p.name))) -}}
+{{- else -}}
+{{- $_ := set $poolNames (toString $p.name) $i -}}
 {{- end -}}
 {{- $type := toString (default $p.name $p.rayNodeType) -}}
 {{- if $type -}}
@@ -172,15 +228,33 @@ otherwise render a broken pod or autoscaling config.
 {{- end -}}
 {{- if not $p.virtualCluster -}}
 {{- $errors = append $errors (printf "pools[%d].virtualCluster: is required" $i) -}}
+{{- else if not (hasKey $vcs (toString $p.virtualCluster)) -}}
+{{- $errors = append $errors (printf "pools[%d].virtualCluster: %q is not one of virtualClusters[].name (%s)" $i (toString $p.virtualCluster) (join ", " (keys $vcs | sortAlpha))) -}}
+{{- end -}}
+{{- range $j, $c := $p.clusters -}}
+{{- if not (hasKey $seen (toString $c)) -}}
+{{- $errors = append $errors (printf "pools[%d].clusters[%d]: %q is not one of members[].name (%s)" $i $j (toString $c) (join ", " $memberNames)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $c := keys (default dict $p.overrides) | sortAlpha -}}
+{{- if not (hasKey $seen $c) -}}
+{{- $errors = append $errors (printf "pools[%d].overrides.%s: %q is not one of members[].name (%s)" $i $c $c (join ", " $memberNames)) -}}
+{{- end -}}
 {{- end -}}
 {{- if not $p.resources -}}
 {{- $errors = append $errors (printf "pools[%d].resources: is required (what one worker asks for)" $i) -}}
 {{- else -}}
-{{- range $k, $v := $p.resources -}}
-{{- if not (regexMatch "^([+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$" (toString $v)) -}}
-{{- $errors = append $errors (printf "pools[%d].resources.%s: %q is not a number or Kubernetes quantity" $i $k (toString $v)) -}}
+{{- range $problem := splitList "\n" (include "ray-federation.quantityProblems" (list (printf "pools[%d].resources" $i) $p.resources)) -}}
+{{- if $problem }}{{ $errors = append $errors $problem }}{{ end -}}
 {{- end -}}
 {{- end -}}
+{{- $min := int (default 0 $p.minWorkers) -}}
+{{- if hasKey $p "maxWorkers" -}}
+{{- if lt (int $p.maxWorkers) $min -}}
+{{- $errors = append $errors (printf "pools[%d].maxWorkers: %v is less than minWorkers (%v)" $i $p.maxWorkers $min) -}}
+{{- end -}}
+{{- else if gt $min 100 -}}
+{{- $errors = append $errors (printf "pools[%d].maxWorkers: defaults to 100, less than minWorkers (%v): set it" $i $min) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq (toString .Values.autoscaler.version) "v2") (ne (toString .Values.autoscaler.head.nodeType) "headgroup") -}}
@@ -414,7 +488,7 @@ kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
 {{- if include "ray-federation.tokenEnabled" . }}
 - name: ray-federation-token
   secret:
-    secretName: {{ .Values.api.token.existingSecret }}
+    secretName: {{ include "ray-federation.tokenSecretName" . }}
     items:
       - key: {{ .Values.api.token.key | quote }}
         path: token

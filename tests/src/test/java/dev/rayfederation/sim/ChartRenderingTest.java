@@ -19,6 +19,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -42,6 +44,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -120,7 +123,7 @@ class ChartRenderingTest {
 
     /** Kinds the charts may render: a new kind must be added here on purpose (and checked below). */
     private static final Set<String> KNOWN_KINDS = Set.of("ConfigMap", "Service", "ServiceAccount", "ServiceMonitor",
-            "RayCluster", "Namespace", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Secret");
+            "RayCluster", "Namespace", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Secret", "NetworkPolicy");
 
     @Test
     @DisplayName("the charts render only kinds these tests know")
@@ -176,6 +179,60 @@ class ChartRenderingTest {
             assertThat(fed.path("api").path("listen").asText()).isEqualTo("0.0.0.0:8765");
             assertThat(fed.path("api").path("tokenFile").asText()).isEqualTo("/var/run/secrets/ray-federation/token");
             assertValid(federationYaml(objects));
+        }
+
+        @Test
+        @DisplayName("by default the API token is a generated Secret, mounted into the sidecar and the autoscaler, not ray-head")
+        void theApiTokenIsOnByDefaultAndKeptFromRayHead() throws Exception {
+            Secret secret = only(rendered("fed-defaults"), Secret.class, "Secret");
+            assertThat(secret.getMetadata().getName()).isEqualTo("ray-federation-api-token");
+            assertThat(secret.getType()).isEqualTo("Opaque");
+            String token = new String(Base64.getDecoder().decode(secret.getData().get("token")), StandardCharsets.UTF_8);
+            assertThat(token).as("a random token").hasSize(48).matches("[A-Za-z0-9]+");
+
+            GenericKubernetesResource rc = only(rendered("fed-defaults-raycluster"), GenericKubernetesResource.class, "RayCluster");
+            PodSpec pod = headTemplate(rc).getSpec();
+            assertThat(pod.getVolumes()).filteredOn(v -> v.getSecret() != null)
+                    .singleElement().satisfies(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("ray-federation-api-token"));
+            List<Map<String, Object>> autoscalerMounts = rc.get("spec", "autoscalerOptions", "volumeMounts");
+            assertThat(autoscalerMounts).as("the autoscaler container runs the plugin")
+                    .anySatisfy(m -> assertThat(m).containsEntry("mountPath", "/var/run/secrets/ray-federation"));
+            for (Container c : pod.getContainers()) {
+                boolean mounted = c.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals("/var/run/secrets/ray-federation"));
+                assertThat(mounted).as("token mounted into %s (ray-head runs job entrypoints)", c.getName())
+                        .isEqualTo(c.getName().equals("ray-federation"));
+            }
+            JsonNode fed = YAML.readTree(federationYaml(rendered("fed-defaults")));
+            assertThat(fed.path("api").path("tokenFile").asText()).isEqualTo("/var/run/secrets/ray-federation/token");
+        }
+
+        @Test
+        @DisplayName("the NetworkPolicy admits the management port from Prometheus only and never the API port")
+        void theNetworkPolicyGuardsManagementAndApiPorts() {
+            NetworkPolicy policy = only(rendered("fed-full"), NetworkPolicy.class, "NetworkPolicy");
+
+            assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+                    .isEqualTo(Map.of("ray.io/cluster", "prod", "ray.io/node-type", "head"));
+            assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress");
+            for (NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
+                boolean management = admits(rule, 9090);
+                assertThat(admits(rule, 8765)).as("a rule admits the API port: %s", rule).isFalse();
+                if (management) {
+                    assertThat(rule.getFrom()).as("peers of the management port").singleElement()
+                            .satisfies(p -> assertThat(p.getNamespaceSelector().getMatchLabels())
+                                    .containsEntry("kubernetes.io/metadata.name", "monitoring"));
+                } else {
+                    assertThat(rule.getFrom()).as("Ray's ports stay open to any source").isNullOrEmpty();
+                    assertThat(admits(rule, 6379) && admits(rule, 8265) && admits(rule, 10001)).as("Ray's ports: %s", rule).isTrue();
+                }
+            }
+            assertThat(policy.getSpec().getIngress()).as("some rule admits the management port")
+                    .anyMatch(r -> admits(r, 9090));
+        }
+
+        private static boolean admits(NetworkPolicyIngressRule rule, int port) {
+            return rule.getPorts().stream().anyMatch(p -> "TCP".equals(p.getProtocol()) && p.getPort().getIntVal() <= port
+                    && port <= (p.getEndPort() == null ? p.getPort().getIntVal() : p.getEndPort()));
         }
 
         @Test
