@@ -120,6 +120,37 @@ final class ApiFailures {
         return s == 403 || s == 401;
     }
 
+    /**
+     * The caller's view of a failed call: refusals and our own exceptions as they are, the member's failures as
+     * {@link MemberApiException} (with {@code suffix}, e.g. how many attempts were made).
+     */
+    static RuntimeException forCaller(String member, String op, Throwable failure, String suffix) {
+        Throwable e = unwrap(failure);
+        if (e instanceof CallRefusedException refused) {
+            return refused;
+        }
+        if (e instanceof MemberApiException m) {
+            return suffix.isEmpty() ? m
+                    : new MemberApiException(member, op, m.statusCode(), m.kind(), m.serverMessage(), describeAttempt(m) + suffix, m);
+        }
+        if (e instanceof RuntimeException r && outcome(r) == CallOutcome.NOT_SENT) {
+            return r;
+        }
+        return new MemberApiException(member, op, status(e), kind(e), serverMessage(e), describeAttempt(e) + suffix, e);
+    }
+
+    /** Like {@link #describe}, and "no answer within 2s" for an attempt that hit its deadline. */
+    static String describeAttempt(Throwable failure) {
+        Throwable e = unwrap(failure);
+        if (e instanceof TimeoutException && e.getMessage() != null) {
+            return e.getMessage();
+        }
+        if (e instanceof MemberApiException m) {
+            return m.getCause() == null ? m.getMessage() : describe(m.getCause());
+        }
+        return describe(e);
+    }
+
     /** "HTTP 403: pods is forbidden ...", "ConnectException: Connection refused", ... */
     static String describe(Throwable t) {
         Throwable e = unwrap(t);

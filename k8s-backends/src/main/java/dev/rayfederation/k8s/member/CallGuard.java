@@ -9,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -363,14 +362,7 @@ final class CallGuard implements AutoCloseable {
     // ---- plumbing --------------------------------------------------------------------------------------
 
     private CallRefusedException refusedBy(String op, Breaker b) {
-        var status = b.status();
-        boolean open = b.isOpen();
-        String text = "circuit breaker " + b.scope() + " is "
-                + (open ? "open" : "half-open and its " + b.settings().halfOpenCalls() + " trial calls are under way")
-                + " since " + status.since().truncatedTo(ChronoUnit.SECONDS)
-                + (status.reason() == null ? "" : " (" + status.reason() + ")")
-                + (open ? "; trial calls from " + b.trialCallsFrom().truncatedTo(ChronoUnit.SECONDS) : "");
-        return new CallRefusedException(member, op, b.scope(), text);
+        return CallRefusedException.byBreaker(member, op, b);
     }
 
     private CallRefusedException bulkheadFull(String op) {
@@ -382,36 +374,12 @@ final class CallGuard implements AutoCloseable {
         return new MemberApiException(member, op, 0, MemberApiException.Kind.OTHER, null, "member closed", null);
     }
 
-    /**
-     * The caller's view of a failure: refusals and our own exceptions as they are, the member's failures as
-     * {@link MemberApiException} (with {@code suffix}, e.g. how many attempts were made).
-     */
     private RuntimeException translate(String op, Throwable failure, String suffix) {
-        Throwable e = ApiFailures.unwrap(failure);
-        if (e instanceof CallRefusedException refused) {
-            return refused;
-        }
-        if (e instanceof MemberApiException m) {
-            return suffix.isEmpty() ? m
-                    : new MemberApiException(member, op, m.statusCode(), m.kind(), m.serverMessage(), describe(m) + suffix, m);
-        }
-        if (e instanceof RuntimeException r && ApiFailures.outcome(r) == CallOutcome.NOT_SENT) {
-            return r;
-        }
-        return new MemberApiException(member, op, ApiFailures.status(e), ApiFailures.kind(e), ApiFailures.serverMessage(e),
-                describe(e) + suffix, e);
+        return ApiFailures.forCaller(member, op, failure, suffix);
     }
 
-    /** Short and credential-free: "HTTP 503: ...", "cannot connect (...)", "no answer within 2s". */
     private static String describe(Throwable failure) {
-        Throwable e = ApiFailures.unwrap(failure);
-        if (e instanceof TimeoutException && e.getMessage() != null) {
-            return e.getMessage();
-        }
-        if (e instanceof MemberApiException m) {
-            return m.getCause() == null ? m.getMessage() : ApiFailures.describe(m.getCause());
-        }
-        return ApiFailures.describe(e);
+        return ApiFailures.describeAttempt(failure);
     }
 
     private static String seconds(Duration d) {

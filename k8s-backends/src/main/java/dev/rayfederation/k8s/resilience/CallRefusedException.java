@@ -2,6 +2,8 @@ package dev.rayfederation.k8s.resilience;
 
 import dev.rayfederation.k8s.member.MemberApiException;
 
+import java.time.temporal.ChronoUnit;
+
 /**
  * A call to a member's API was refused before anything was sent: an open circuit breaker, a full bulkhead or
  * the rate limit. Nothing changed in the member, so a failed create leaves no pod behind.
@@ -21,6 +23,18 @@ public class CallRefusedException extends MemberApiException {
         super(member, operation, 0, "not sent: " + detail, null);
         this.guard = guard;
         this.detail = detail;
+    }
+
+    /** The refusal by {@code breaker}, open or half-open with every trial call under way: why, since when, until when. */
+    public static CallRefusedException byBreaker(String member, String operation, Breaker breaker) {
+        BreakerStatus status = breaker.status();
+        boolean open = breaker.isOpen();
+        String text = "circuit breaker " + breaker.scope() + " is "
+                + (open ? "open" : "half-open and its " + breaker.settings().halfOpenCalls() + " trial calls are under way")
+                + " since " + status.since().truncatedTo(ChronoUnit.SECONDS)
+                + (status.reason() == null ? "" : " (" + status.reason() + ")")
+                + (open ? "; trial calls from " + breaker.trialCallsFrom().truncatedTo(ChronoUnit.SECONDS) : "");
+        return new CallRefusedException(member, operation, breaker.scope(), text);
     }
 
     /** Why, without the member and operation: "circuit breaker cloud:aws is open since ...". */

@@ -77,13 +77,14 @@ class MemberResilienceTest {
     final BreakerRegistry breakers = new BreakerRegistry();
     final AtomicInteger nodeIds = new AtomicInteger();
 
+    /** Members first: a member still reconnecting keeps opening watches that a closing mock server waits for. */
     @AfterEach
     void closeEverything() throws Exception {
-        for (AutoCloseable s : servers) {
-            s.close();
-        }
         for (int i = members.size() - 1; i >= 0; i--) {
             members.get(i).close();
+        }
+        for (AutoCloseable s : servers) {
+            s.close();
         }
     }
 
