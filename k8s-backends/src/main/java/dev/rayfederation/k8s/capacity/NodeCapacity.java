@@ -29,6 +29,8 @@ import java.util.TreeSet;
  * </ul>
  * Immutable. Node room is held in primitive arrays so that {@link #nodeFit} over a thousand nodes and a few
  * reservation shapes takes microseconds.
+ *
+ * <p>Longer than 400 lines because the three capacity modes (per node, static, unknown) share one packing of reservations onto nodes and one fit computation; split, they would each need the same arrays.
  */
 public final class NodeCapacity implements CapacityView {
 

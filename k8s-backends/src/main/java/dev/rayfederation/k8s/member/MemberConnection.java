@@ -43,6 +43,8 @@ import java.util.function.Supplier;
  * a new attempt, with the kubeconfig (and so the token) read afresh, follows every retry interval.
  *
  * <p>Everything here runs on the member's control thread, which also calls the state listeners.
+ *
+ * <p>Longer than 400 lines because the connection's states (syncing, healthy, degraded, unreachable, unauthorized) and their transitions read best in one place.
  */
 final class MemberConnection implements AutoCloseable {
 

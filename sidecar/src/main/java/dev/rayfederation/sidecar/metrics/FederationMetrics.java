@@ -157,7 +157,7 @@ public final class FederationMetrics {
                 .callback(cb -> cb.call(Math.max(0, System.currentTimeMillis() - lastChange.getAsLong()) / 1000.0))
                 .register(registry);
         GaugeWithCallback.builder().name("ray_federation_member_state")
-                .help("1 for each member's current state (syncing, healthy, degraded, unreachable, cordoned)")
+                .help("1 for each member's current state (syncing, healthy, degraded, unreachable, unauthorized, cordoned)")
                 .labelNames("member", "cloud", "state")
                 .callback(cb -> members.forEach((name, m) -> {
                     for (MemberState s : MemberState.values()) {
