@@ -62,11 +62,9 @@ public final class RealMembers implements AutoCloseable {
                     runScript(List.of("start", spec.name(), memberDir.toString(), "--nodes", nodes.toString(),
                                     "--namespace", spec.namespace(), "--timeout", Long.toString(START_TIMEOUT.toSeconds())),
                             dir.resolve(spec.name() + "-start.log"), START_TIMEOUT.plusSeconds(30));
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                } catch (RuntimeException e) {
+                } catch (IOException | RuntimeException e) {
                     synchronized (failures) {
-                        failures.add(spec.name() + ": " + e.getMessage());
+                        failures.add(spec.name() + ": " + e);
                     }
                 }
             }));
