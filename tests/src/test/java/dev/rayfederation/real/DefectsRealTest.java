@@ -217,9 +217,6 @@ class DefectsRealTest extends RealFederationTest {
     // ------------------------------------------------------------------------------------- load and churn
 
     @Test
-    @Disabled("defect: 300 workers asked at once over three real members: some creates are refused 'unavailable'"
-            + " (all call slots of a member taken for the whole bulkhead wait: 'not sent') instead of queued and"
-            + " created; fixed in a later change")
     @DisplayName("300 workers asked at once by concurrent requests over three members: all created, none lost")
     void threeHundredConcurrentWorkersAreAllCreated() {
         startSidecar(c -> c
