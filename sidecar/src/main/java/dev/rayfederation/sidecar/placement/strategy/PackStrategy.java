@@ -3,8 +3,6 @@ package dev.rayfederation.sidecar.placement.strategy;
 import dev.rayfederation.sidecar.placement.Candidate;
 
 import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
 
 /**
  * {@code pack}: fill the member that already runs the most workers of this pool first, so a job's traffic stays
@@ -27,12 +25,7 @@ final class PackStrategy implements PlacementStrategy {
     }
 
     @Override
-    public long placeNow(long n, List<Candidate> candidates, Map<String, Integer> out) {
-        return Fill.inOrder(n, Fill.sorted(candidates, ORDER), Candidate::freeNow, out);
-    }
-
-    @Override
-    public long placeElastic(long n, List<Candidate> elastic, Map<String, Integer> out) {
-        return Fill.inOrder(n, Fill.sorted(elastic, ORDER), Candidate::room, out);
+    public Comparator<Candidate> order() {
+        return ORDER;
     }
 }

@@ -2,6 +2,7 @@ package dev.rayfederation.sidecar.placement.strategy;
 
 import dev.rayfederation.sidecar.placement.Candidate;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
@@ -20,17 +21,22 @@ public interface PlacementStrategy {
     /** One line for the docs and {@code --check-config}. */
     String description();
 
+    /** The order in which members are filled (the first gets as many as fit, then the next, ...). */
+    Comparator<Candidate> order();
+
     /**
      * Gives up to {@code n} workers to the candidates, each at most its {@link Candidate#freeNow()}; adds to
-     * {@code out} (member → workers) and returns how many are left.
+     * {@code out} (member → workers) and returns how many are left. By default: fill in {@link #order()}.
      */
-    long placeNow(long n, List<Candidate> candidates, Map<String, Integer> out);
+    default long placeNow(long n, List<Candidate> candidates, Map<String, Integer> out) {
+        return Fill.inOrder(n, Fill.sorted(candidates, order()), Candidate::freeNow, out);
+    }
 
     /**
      * Gives what did not fit now to elastic candidates (members whose own node autoscaler can add room), each up
-     * to its {@link Candidate#room()} minus what it already got. By default in this strategy's fill order.
+     * to its {@link Candidate#room()} minus what it already got. By default: fill in {@link #order()}.
      */
     default long placeElastic(long n, List<Candidate> elastic, Map<String, Integer> out) {
-        return Fill.inOrder(n, elastic, Candidate::room, out);
+        return Fill.inOrder(n, Fill.sorted(elastic, order()), Candidate::room, out);
     }
 }

@@ -2,11 +2,12 @@ package dev.rayfederation.sidecar.placement.strategy;
 
 import dev.rayfederation.sidecar.placement.Candidate;
 
-import java.util.List;
-import java.util.Map;
+import java.util.Comparator;
 
 /** {@code priority}: fill the highest-priority member first, spill over to the next (config order breaks ties). */
 final class PriorityStrategy implements PlacementStrategy {
+
+    private static final Comparator<Candidate> ORDER = Fill.BY_PRIORITY.thenComparing(Fill.BY_CONFIG_ORDER);
 
     @Override
     public String name() {
@@ -19,14 +20,7 @@ final class PriorityStrategy implements PlacementStrategy {
     }
 
     @Override
-    public long placeNow(long n, List<Candidate> candidates, Map<String, Integer> out) {
-        return Fill.inOrder(n, Fill.sorted(candidates, Fill.BY_PRIORITY.thenComparing(Fill.BY_CONFIG_ORDER)),
-                Candidate::freeNow, out);
-    }
-
-    @Override
-    public long placeElastic(long n, List<Candidate> elastic, Map<String, Integer> out) {
-        return Fill.inOrder(n, Fill.sorted(elastic, Fill.BY_PRIORITY.thenComparing(Fill.BY_CONFIG_ORDER)),
-                Candidate::room, out);
+    public Comparator<Candidate> order() {
+        return ORDER;
     }
 }

@@ -28,6 +28,11 @@ final class SpreadStrategy implements PlacementStrategy {
     }
 
     @Override
+    public Comparator<Candidate> order() {
+        return ORDER;
+    }
+
+    @Override
     public long placeNow(long n, List<Candidate> candidates, Map<String, Integer> out) {
         List<Candidate> ordered = Fill.sorted(candidates, ORDER);
         long totalFree = 0;
