@@ -182,4 +182,21 @@ public final class SidecarApi {
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
+
+    /** The tags Ray's autoscaler sends with a create call for a worker of {@code nodeType}. */
+    public static Map<String, String> rayTags(String nodeType) {
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put("ray-node-type", "worker");
+        tags.put("ray-user-node-type", nodeType);
+        tags.put("ray-node-status", "uninitialized");
+        tags.put("ray-launch-config", "launch-hash-1");
+        return tags;
+    }
+
+    /** The ids in the {@code created} list of a POST /v1/nodes answer. */
+    public static List<String> created(Response r) {
+        List<String> ids = new java.util.ArrayList<>();
+        r.body().path("created").forEach(n -> ids.add(n.asText()));
+        return ids;
+    }
 }

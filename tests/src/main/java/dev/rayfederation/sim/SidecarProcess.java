@@ -343,4 +343,28 @@ public final class SidecarProcess implements AutoCloseable {
             throw new UncheckedIOException("no free port", e);
         }
     }
+
+    /** One sample of this sidecar's GET /metrics (0 when absent), its labels matched exactly. */
+    public double metric(String name, java.util.Map<String, String> labels) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(managementUrl().resolve("/metrics"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET /metrics answered " + r.statusCode());
+        }
+        java.util.regex.Pattern sample = java.util.regex.Pattern.compile(
+                "^" + java.util.regex.Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$", java.util.regex.Pattern.MULTILINE);
+        java.util.regex.Pattern label = java.util.regex.Pattern.compile("(\\w+)=\"([^\"]*)\"");
+        java.util.regex.Matcher m = sample.matcher(r.body());
+        while (m.find()) {
+            java.util.Map<String, String> seen = new java.util.TreeMap<>();
+            java.util.regex.Matcher l = label.matcher(m.group(1));
+            while (l.find()) {
+                seen.put(l.group(1), l.group(2));
+            }
+            if (seen.equals(new java.util.TreeMap<>(labels))) {
+                return Double.parseDouble(m.group(2));
+            }
+        }
+        return 0;
+    }
 }

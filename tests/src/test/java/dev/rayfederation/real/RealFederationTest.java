@@ -17,9 +17,6 @@ import org.junit.jupiter.api.extension.TestWatcher;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,8 +28,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -143,12 +138,7 @@ abstract class RealFederationTest {
 
     /** The tags Ray's autoscaler sends with a create call for a worker of {@code nodeType}. */
     static Map<String, String> rayTags(String nodeType) {
-        Map<String, String> tags = new LinkedHashMap<>();
-        tags.put("ray-node-type", "worker");
-        tags.put("ray-user-node-type", nodeType);
-        tags.put("ray-node-status", "uninitialized");
-        tags.put("ray-launch-config", "launch-hash-1");
-        return tags;
+        return SidecarApi.rayTags(nodeType);
     }
 
     /** POST /v1/nodes expecting 201. */
@@ -159,9 +149,7 @@ abstract class RealFederationTest {
     }
 
     static List<String> created(SidecarApi.Response r) {
-        List<String> ids = new ArrayList<>();
-        r.body().path("created").forEach(n -> ids.add(n.asText()));
-        return ids;
+        return SidecarApi.created(r);
     }
 
     /** The {@code nodes} of GET /v1/nodes. */
@@ -227,24 +215,7 @@ abstract class RealFederationTest {
 
     /** One sample of the sidecar's /metrics (0 when absent), labels matched exactly. */
     double metric(String name, Map<String, String> labels) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                sidecar.managementUrl().resolve("/metrics")).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as("GET /metrics").isEqualTo(200);
-        Pattern sample = Pattern.compile("^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE);
-        Pattern label = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-        Matcher m = sample.matcher(r.body());
-        while (m.find()) {
-            Map<String, String> seen = new TreeMap<>();
-            Matcher l = label.matcher(m.group(1));
-            while (l.find()) {
-                seen.put(l.group(1), l.group(2));
-            }
-            if (seen.equals(new TreeMap<>(labels))) {
-                return Double.parseDouble(m.group(2));
-            }
-        }
-        return 0;
+        return sidecar.metric(name, labels);
     }
 
     /** Replacement timings short enough for a test; back-offs long enough to last one. */

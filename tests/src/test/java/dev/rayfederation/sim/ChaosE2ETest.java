@@ -14,9 +14,6 @@ import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,8 +25,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -183,24 +178,7 @@ class ChaosE2ETest {
 
     /** The value of one sample of the sidecar's /metrics (0 when absent), labels matched exactly. */
     static double metric(SidecarProcess sidecar, String name, Map<String, String> labels) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                sidecar.managementUrl().resolve("/metrics")).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as("GET /metrics").isEqualTo(200);
-        Pattern sample = Pattern.compile("^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE);
-        Pattern label = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-        Matcher m = sample.matcher(r.body());
-        while (m.find()) {
-            Map<String, String> seen = new TreeMap<>();
-            Matcher l = label.matcher(m.group(1));
-            while (l.find()) {
-                seen.put(l.group(1), l.group(2));
-            }
-            if (seen.equals(new TreeMap<>(labels))) {
-                return Double.parseDouble(m.group(2));
-            }
-        }
-        return 0;
+        return sidecar.metric(name, labels);
     }
 
     @Nested

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -74,12 +73,7 @@ abstract class SidecarE2E {
 
     /** The tags Ray's autoscaler sends with a create call for a worker of {@code nodeType}. */
     static Map<String, String> rayTags(String nodeType) {
-        Map<String, String> tags = new LinkedHashMap<>();
-        tags.put("ray-node-type", "worker");
-        tags.put("ray-user-node-type", nodeType);
-        tags.put("ray-node-status", "uninitialized");
-        tags.put("ray-launch-config", "launch-hash-1");
-        return tags;
+        return SidecarApi.rayTags(nodeType);
     }
 
     /** POST /v1/nodes expecting 201; returns the response. */
@@ -90,9 +84,7 @@ abstract class SidecarE2E {
     }
 
     static List<String> created(SidecarApi.Response r) {
-        List<String> ids = new ArrayList<>();
-        r.body().path("created").forEach(n -> ids.add(n.asText()));
-        return ids;
+        return SidecarApi.created(r);
     }
 
     /** API nodes of one pool. */
