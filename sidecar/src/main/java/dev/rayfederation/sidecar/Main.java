@@ -12,6 +12,7 @@ import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.federation.Federation;
+import dev.rayfederation.sidecar.logging.LogSettings;
 import dev.rayfederation.sidecar.sync.StateStore;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import io.vertx.core.Future;
@@ -35,7 +36,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Main {
 
-    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+    private static final Logger LOG;
+
+    static {
+        // the log format and levels come from the environment and must be set before the first logger exists
+        try {
+            LogSettings.of(System.getenv()).apply();
+        } catch (IllegalArgumentException e) {
+            System.err.println("ray-federation: " + e.getMessage());
+            System.exit(2);
+        }
+        LOG = LoggerFactory.getLogger(Main.class);
+    }
 
     private final FederationConfig config;
     private final Map<String, MemberCluster> members = new LinkedHashMap<>();
@@ -74,7 +86,9 @@ public final class Main {
                             + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
                             + "  --state-file FILE where to keep last known nodes and pending terminations across\n"
                             + "                    restarts during a member outage (or env RAY_FEDERATION_STATE_FILE)\n"
-                            + "  --check-config    validate the config, print the effective config, exit");
+                            + "  --check-config    validate the config, print the effective config, exit\n"
+                            + "environment: RAY_FEDERATION_LOG_FORMAT=text|json (json: one object per line on stderr),\n"
+                            + "  RAY_FEDERATION_LOG_LEVEL=info,dev.rayfederation.k8s=debug (default and per-logger levels)");
                     return;
                 }
                 default -> exit(2, "unknown argument '" + args[i] + "' (try --help)");

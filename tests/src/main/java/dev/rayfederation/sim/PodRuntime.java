@@ -32,7 +32,7 @@ public interface PodRuntime {
         return proposed;
     }
 
-    /** The pod was just marked Running and Ready, with its pod IP, on {@code member}. */
+    /** The pod was just marked Running (and Ready, unless readiness is reported), with its pod IP, on {@code member}. */
     default void started(String member, Pod pod) {
     }
 
@@ -41,6 +41,24 @@ public interface PodRuntime {
      * seen).
      */
     default void stopped(String member, Pod pod) {
+    }
+
+    /**
+     * True when this runtime tells when a pod's process is ready ({@link #attachReadiness}): the kubelet then keeps a
+     * pod with a readiness probe not Ready until told. False: such pods are Ready as soon as they run.
+     */
+    default boolean reportsReadiness() {
+        return false;
+    }
+
+    /** Called once by the kubelet before any pod starts: how this runtime reports a pod's process ready. */
+    default void attachReadiness(PodReadiness readiness) {
+    }
+
+    /** How a runtime tells the kubelet that a pod's process is ready (what its readiness probe would find). */
+    @FunctionalInterface
+    interface PodReadiness {
+        void ready(String member, Pod pod);
     }
 
     /** How a runtime tells the kubelet that a pod's process ended by itself. */

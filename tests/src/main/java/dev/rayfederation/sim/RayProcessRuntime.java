@@ -124,6 +124,7 @@ public final class RayProcessRuntime implements PodRuntime, AutoCloseable {
     private final ExecutorService starter = Executors.newSingleThreadExecutor(daemon("ray-worker-starter"));
     private final ExecutorService stopper = Executors.newCachedThreadPool(daemon("ray-worker-stopper"));
     private volatile PodExits exits = (member, pod, code, message) -> { };
+    private volatile PodReadiness readiness = (member, pod) -> { };
     private volatile boolean closed;
 
     public RayProcessRuntime(Options options) {
@@ -138,6 +139,17 @@ public final class RayProcessRuntime implements PodRuntime, AutoCloseable {
     @Override
     public void attach(PodExits value) {
         exits = Objects.requireNonNull(value, "exits");
+    }
+
+    /** Ready means what the worker's readiness probe means: the raylet is up ("Ray runtime started" in its log). */
+    @Override
+    public boolean reportsReadiness() {
+        return true;
+    }
+
+    @Override
+    public void attachReadiness(PodReadiness value) {
+        readiness = Objects.requireNonNull(value, "readiness");
     }
 
     /** A fresh Ray node id (56 hex digits) per worker pod, kept for the pod's lifetime; other pods keep theirs. */
@@ -249,6 +261,26 @@ public final class RayProcessRuntime implements PodRuntime, AutoCloseable {
         while (process.isAlive() && Instant.now().isBefore(deadline) && !logSays(worker.log, STARTED_LINE)) {
             try {
                 Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (process.isAlive() && logSays(worker.log, STARTED_LINE)) {
+            readiness.ready(worker.member, worker.pod);
+        } else if (process.isAlive()) {
+            stopper.execute(() -> awaitReady(worker, process)); // slower than START_WAIT: keep watching, off the starter
+        }
+    }
+
+    private void awaitReady(Worker worker, Process process) {
+        while (process.isAlive() && !worker.stopping && !closed) {
+            if (logSays(worker.log, STARTED_LINE)) {
+                readiness.ready(worker.member, worker.pod);
+                return;
+            }
+            try {
+                Thread.sleep(500);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

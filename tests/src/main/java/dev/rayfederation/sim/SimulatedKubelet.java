@@ -90,6 +90,7 @@ public final class SimulatedKubelet implements AutoCloseable {
     public static SimulatedKubelet start(List<SimulatedMember> members, Options options) {
         SimulatedKubelet kubelet = new SimulatedKubelet();
         options.runtime().attach(kubelet::podExited);
+        options.runtime().attachReadiness(kubelet::podReady);
         try {
             for (SimulatedMember m : members) {
                 MemberLoop loop = new MemberLoop(m, options);
@@ -118,6 +119,14 @@ public final class SimulatedKubelet implements AutoCloseable {
      */
     public Set<String> podsSeenByLastPass(String member) {
         return loop(member).lastPass;
+    }
+
+    /** A runtime's report that the process of {@code pod} is ready: the pod turns Ready (what its probe would find). */
+    private void podReady(String member, Pod pod) {
+        MemberLoop loop = loops.get(member);
+        if (loop != null) {
+            loop.markReady(pod, 0);
+        }
     }
 
     /** A runtime's report that the process of {@code pod} ended: the pod is marked Failed (unless already gone). */
@@ -320,7 +329,7 @@ public final class SimulatedKubelet implements AutoCloseable {
                     return null;
                 }
                 current.getSpec().setNodeName(nodeName);
-                current.setStatus(runNow ? running(current, hostIp, podIp) : creating(current, hostIp));
+                current.setStatus(runNow ? running(current, hostIp, podIp, readyOnStart(current)) : creating(current, hostIp));
                 return current;
             });
             if (updated == null || !nodeName.equals(updated.getSpec().getNodeName())) {
@@ -364,7 +373,7 @@ public final class SimulatedKubelet implements AutoCloseable {
                 if (PodFit.isTerminated(current)) {
                     return null;
                 }
-                current.setStatus(running(current, hostIp, podIp));
+                current.setStatus(running(current, hostIp, podIp, readyOnStart(current)));
                 return current;
             });
             if (updated != null && !PodFit.isTerminated(updated)) {
@@ -383,6 +392,46 @@ public final class SimulatedKubelet implements AutoCloseable {
                 call.run();
             } catch (RuntimeException e) {
                 LOG.warn("{}: pod runtime failed", member.name(), e);
+            }
+        }
+
+        /** Ready as soon as it runs, unless it has a readiness probe and the runtime reports readiness. */
+        private boolean readyOnStart(Pod pod) {
+            return !options.runtime().reportsReadiness() || !hasReadinessProbe(pod);
+        }
+
+        /** Marks a Running pod Ready; retried a few times on API errors. */
+        void markReady(Pod pod, int attempt) {
+            if (closed) {
+                return;
+            }
+            try {
+                executor.schedule(() -> markReadyNow(pod, attempt), attempt == 0 ? 0 : 1, TimeUnit.SECONDS);
+            } catch (RejectedExecutionException e) {
+                // closing: the pod goes away with its member
+            }
+        }
+
+        private void markReadyNow(Pod pod, int attempt) {
+            Pod latest = pods == null ? null : pods.getStore().get(pod);
+            if (closed || latest == null || !uid(pod).equals(uid(latest))) {
+                return;
+            }
+            try {
+                update(latest, current -> {
+                    if (PodFit.isTerminated(current) || current.getStatus() == null
+                            || !"Running".equals(current.getStatus().getPhase())) {
+                        return null;
+                    }
+                    current.setStatus(running(current, current.getStatus().getHostIP(), current.getStatus().getPodIP(), true));
+                    return current;
+                });
+            } catch (KubernetesClientException e) {
+                if (attempt < 5) {
+                    markReady(pod, attempt + 1);
+                } else {
+                    LOG.warn("{}: cannot mark {} ready: {}", member.name(), pod.getMetadata().getName(), e.getMessage());
+                }
             }
         }
 
@@ -582,7 +631,12 @@ public final class SimulatedKubelet implements AutoCloseable {
                 .build();
     }
 
-    static PodStatus running(Pod pod, String hostIp, String podIp) {
+    static boolean hasReadinessProbe(Pod pod) {
+        return pod.getSpec().getContainers().stream().anyMatch(c -> c.getReadinessProbe() != null);
+    }
+
+    /** Running; {@code ready}: containers with a readiness probe pass it (the others are always ready). */
+    static PodStatus running(Pod pod, String hostIp, String podIp, boolean ready) {
         String now = Instant.now().toString();
         String startTime = pod.getStatus() != null && pod.getStatus().getStartTime() != null
                 ? pod.getStatus().getStartTime() : now;
@@ -590,7 +644,7 @@ public final class SimulatedKubelet implements AutoCloseable {
                 .map(c -> new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage())
                         .withImageID("sim://" + c.getImage())
                         .withContainerID("sim://" + pod.getMetadata().getUid() + "/" + c.getName())
-                        .withReady(true).withStarted(true).withRestartCount(0)
+                        .withReady(ready || c.getReadinessProbe() == null).withStarted(true).withRestartCount(0)
                         .withNewState().withNewRunning().withStartedAt(now).endRunning().endState()
                         .build())
                 .toList();
@@ -598,8 +652,13 @@ public final class SimulatedKubelet implements AutoCloseable {
                 .addNewPodIP().withIp(podIp).endPodIP()
                 .withStartTime(startTime)
                 .withConditions(condition("PodScheduled", true, now), condition("Initialized", true, now),
-                        condition("ContainersReady", true, now), condition("Ready", true, now))
+                        readiness("ContainersReady", ready, now), readiness("Ready", ready, now))
                 .withContainerStatuses(containers)
                 .build();
+    }
+
+    private static PodCondition readiness(String type, boolean ready, String now) {
+        return ready ? condition(type, true, now)
+                : new PodConditionBuilder(condition(type, false, now)).withReason("ContainersNotReady").build();
     }
 }

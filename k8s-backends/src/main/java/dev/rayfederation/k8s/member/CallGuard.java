@@ -68,7 +68,9 @@ final class CallGuard implements AutoCloseable {
         IDEMPOTENT
     }
 
-    private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result) {
+    /** @param deadline System.nanoTime() after which no retry starts (Long.MAX_VALUE: none) */
+    private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result, Duration attemptTimeout,
+                           long deadline) {
     }
 
     private final String member;
@@ -130,6 +132,17 @@ final class CallGuard implements AutoCloseable {
      * failed, or the action's own RuntimeException.
      */
     <T> CompletableFuture<T> call(String op, Retry retry, Supplier<T> action) {
+        return call(op, retry, requestTimeout, null, action);
+    }
+
+    /**
+     * As {@link #call(String, Retry, Supplier)}, with each attempt given at most {@code attemptTimeout} (never more
+     * than the request timeout) and no retry started that could not end within {@code budget} from now (null: no
+     * budget). Creates use it to answer within the autoscaler's tick.
+     */
+    <T> CompletableFuture<T> call(String op, Retry retry, Duration attemptTimeout, Duration budget, Supplier<T> action) {
+        Duration perAttempt = attemptTimeout != null && attemptTimeout.compareTo(requestTimeout) <= 0 ? attemptTimeout : requestTimeout;
+        long deadline = budget == null ? Long.MAX_VALUE : System.nanoTime() + budget.toNanos();
         CompletableFuture<T> result = new CompletableFuture<>();
         pending.add(result);
         result.whenComplete((v, e) -> pending.remove(result));
@@ -137,7 +150,43 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        attempt(new Call<>(op, retry, action, result), 1);
+        attempt(new Call<>(op, retry, action, result, perAttempt, deadline), 1);
+        return result;
+    }
+
+    /**
+     * The liveness probe: one asynchronous attempt through the breakers only. It skips the bulkhead and the rate
+     * limit (a member whose call slots are all stuck on a blackhole must still be probed) and never waits for a
+     * thread. An open breaker refuses it (nothing is sent); a half-open one counts it as a trial call, so a
+     * recovered member's breaker settles without any other traffic. Its outcome is recorded like any call's,
+     * {@code timeout} after it was sent at the latest.
+     */
+    <T> CompletableFuture<T> probe(String op, Duration timeout, Supplier<CompletableFuture<T>> action) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        if (closed) {
+            result.completeExceptionally(closedFailure(op));
+            return result;
+        }
+        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE);
+        boolean open = breakers.stream().anyMatch(Breaker::isOpen);
+        boolean permitted = !open && acquireBreakers(op) == null;
+        AtomicBoolean settled = new AtomicBoolean();
+        AtomicBoolean recorded = new AtomicBoolean(!permitted); // refused by a breaker: nothing to record
+        long start = System.nanoTime();
+        ScheduledFuture<?> deadline = schedule(() -> settle(call, 1, settled, recorded, null,
+                new TimeoutException("no answer within " + seconds(timeout)), timeout.toNanos()), timeout.toNanos());
+        CompletableFuture<T> sent;
+        try {
+            sent = action.get();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((value, failure) -> {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            settle(call, 1, settled, recorded, value, failure == null ? null : ApiFailures.unwrap(failure), System.nanoTime() - start);
+        });
         return result;
     }
 
@@ -177,13 +226,13 @@ final class CallGuard implements AutoCloseable {
         }
         for (Breaker b : breakers) {
             if (b.isOpen()) {
-                call.result().completeExceptionally(refusedBy(call.op(), b));
+                refuse(call, n, refusedBy(call.op(), b));
                 return;
             }
         }
         long waitNanos = rateLimiter.reservePermission();
         if (waitNanos < 0) {
-            call.result().completeExceptionally(new CallRefusedException(member, call.op(), "rate limit",
+            refuse(call, n, new CallRefusedException(member, call.op(), "rate limit",
                     "the rate limit of " + options.rateLimit().requestsPerSecond() + " requests per second is taken for the next "
                             + seconds(options.rateLimit().maxWait())));
             return;
@@ -210,11 +259,11 @@ final class CallGuard implements AutoCloseable {
 
             @Override
             public void timedOut() {
-                call.result().completeExceptionally(bulkheadFull(call.op()));
+                refuse(call, n, bulkheadFull(call.op()));
             }
         });
         if (!admitted) {
-            call.result().completeExceptionally(new CallRefusedException(member, call.op(), "bulkhead", "all "
+            refuse(call, n, new CallRefusedException(member, call.op(), "bulkhead", "all "
                     + options.bulkhead().maxConcurrentCalls() + " call slots of the member are taken and "
                     + MAX_QUEUED_PER_SLOT * options.bulkhead().maxConcurrentCalls() + " more calls wait for one"));
         }
@@ -228,14 +277,23 @@ final class CallGuard implements AutoCloseable {
             }
             CallRefusedException refused = acquireBreakers(call.op());
             if (refused != null) {
-                call.result().completeExceptionally(refused);
+                refuse(call, n, refused);
                 return;
             }
             AtomicBoolean settled = new AtomicBoolean();
+            AtomicBoolean recorded = new AtomicBoolean();
             long start = System.nanoTime();
-            ScheduledFuture<?> deadline = schedule(() -> settle(call, n, settled, null,
-                    new TimeoutException("no answer within " + seconds(requestTimeout)), requestTimeout.toNanos()),
-                    requestTimeout.toNanos());
+            Duration timeout = call.attemptTimeout();
+            ScheduledFuture<?> deadline = schedule(() -> settle(call, n, settled, recorded, null,
+                    new TimeoutException("no answer within " + seconds(timeout)), timeout.toNanos()), timeout.toNanos());
+            // A call slower than the breakers' slow-call duration counts as slow when it passes the threshold, not
+            // when it finally ends: a blackholed member opens its breaker while its calls still hang.
+            Duration slow = breakers.get(breakers.size() - 1).settings().slowCallDuration();
+            ScheduledFuture<?> slowMark = slow.compareTo(timeout) >= 0 ? null : schedule(() -> {
+                if (!settled.get() && recorded.compareAndSet(false, true)) {
+                    breakers.forEach(b -> b.recordSuccess(slow.toNanos() + 1));
+                }
+            }, slow.toNanos());
             T value = null;
             Throwable failure = null;
             try {
@@ -249,7 +307,10 @@ final class CallGuard implements AutoCloseable {
             if (deadline != null) {
                 deadline.cancel(false);
             }
-            settle(call, n, settled, value, failure, System.nanoTime() - start);
+            if (slowMark != null) {
+                slowMark.cancel(false);
+            }
+            settle(call, n, settled, recorded, value, failure, System.nanoTime() - start);
         } finally {
             slots.release();
         }
@@ -277,8 +338,12 @@ final class CallGuard implements AutoCloseable {
         return null;
     }
 
-    /** Records the attempt's outcome once (the request or its deadline, whichever comes first) and moves on. */
-    private <T> void settle(Call<T> call, int n, AtomicBoolean settled, T value, Throwable failure, long nanos) {
+    /**
+     * Records the attempt's outcome once (the request or its deadline, whichever comes first) and moves on. The
+     * breakers hear of it only if {@code recorded} was not set already (by the slow-call mark).
+     */
+    private <T> void settle(Call<T> call, int n, AtomicBoolean settled, AtomicBoolean recorded, T value, Throwable failure,
+                            long nanos) {
         if (!settled.compareAndSet(false, true)) {
             return;
         }
@@ -298,15 +363,17 @@ final class CallGuard implements AutoCloseable {
                 LOG.warn("member {}: attempt listener failed: {}", member, e.toString());
             }
         }
-        switch (outcome) {
-            case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
-            case MEMBER_FAILURE -> {
-                String what = describe(failure);
-                for (Breaker b : breakers) {
-                    b.recordFailure(nanos, failure, b.scope().startsWith(Breaker.CLOUD_PREFIX) ? member + ": " + what : what);
+        if (recorded.compareAndSet(false, true)) {
+            switch (outcome) {
+                case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
+                case MEMBER_FAILURE -> {
+                    String what = describe(failure);
+                    for (Breaker b : breakers) {
+                        b.recordFailure(nanos, failure, b.scope().startsWith(Breaker.CLOUD_PREFIX) ? member + ": " + what : what);
+                    }
                 }
+                case NOT_SENT -> breakers.forEach(Breaker::releasePermission);
             }
-            case NOT_SENT -> breakers.forEach(Breaker::releasePermission);
         }
         if (failure == null) {
             call.result().complete(value);
@@ -334,6 +401,11 @@ final class CallGuard implements AutoCloseable {
         }
         Duration backoff = backoff(n);
         Duration wait = asked.compareTo(backoff) > 0 ? asked : backoff;
+        if (call.deadline() != Long.MAX_VALUE && System.nanoTime() + wait.toNanos() + call.attemptTimeout().toNanos() > call.deadline()) {
+            // another attempt could not end within the call's budget
+            call.result().completeExceptionally(translate(call.op(), failure, n > 1 ? " (" + n + " attempts)" : ""));
+            return;
+        }
         LOG.debug("member {}: {} failed (attempt {} of {}), trying again in {}ms: {}", member, call.op(), n, max,
                 wait.toMillis(), describe(failure));
         later(() -> attempt(call, n + 1), wait.toNanos(), call);
@@ -360,6 +432,11 @@ final class CallGuard implements AutoCloseable {
     }
 
     // ---- plumbing --------------------------------------------------------------------------------------
+
+    /** Fails the call with {@code refusal}; a refused retry says that earlier attempts were sent (outcome unknown). */
+    private static void refuse(Call<?> call, int n, CallRefusedException refusal) {
+        call.result().completeExceptionally(n > 1 ? refusal.afterSent(n - 1) : refusal);
+    }
 
     private CallRefusedException refusedBy(String op, Breaker b) {
         return CallRefusedException.byBreaker(member, op, b);

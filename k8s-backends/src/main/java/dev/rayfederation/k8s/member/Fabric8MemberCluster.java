@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.http.Interceptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -59,6 +60,8 @@ public final class Fabric8MemberCluster implements MemberCluster {
     private final WorkerPodCache workers;
     private final MemberConnection connection;
     private final PodCommands commands;
+    private final PodEvents podEvents;
+    private final ScheduledExecutorService eventPoster;
     private final List<Runnable> breakerSubscriptions = new ArrayList<>();
     private final List<Consumer<BreakerTransition>> breakerListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
@@ -93,8 +96,12 @@ public final class Fabric8MemberCluster implements MemberCluster {
         this.connection = new MemberConnection(spec, options, () -> clientFactory.apply(retryAfter), control, guard, workers,
                 this::breaker);
         this.commands = new PodCommands(spec, options, guard, connection::client, workers);
+        this.eventPoster = new ScheduledThreadPoolExecutor(1, threads("member-" + spec.name() + "-events-"));
+        this.podEvents = new PodEvents(spec.namespace(), connection::client, workers::all, eventPoster, Clock.systemUTC());
         guard.checkGoAwayWith(connection::explainGoAway);
         guard.onAttempt(connection::attempted);
+        // unreachable by its liveness probe: open its own breaker at once, so nothing more waits on it
+        connection.onUnreachable(ownBreaker::open);
         if (cloudBreaker != null) {
             breakerSubscriptions.add(cloudBreaker.onTransition(this::breakerTransitioned));
         }
@@ -151,6 +158,16 @@ public final class Fabric8MemberCluster implements MemberCluster {
     }
 
     @Override
+    public Instant heldOutUntil() {
+        return connection.heldOutUntil();
+    }
+
+    @Override
+    public int flaps() {
+        return connection.flaps();
+    }
+
+    @Override
     public void onBreakerTransition(Consumer<BreakerTransition> listener) {
         breakerListeners.add(Objects.requireNonNull(listener, "listener"));
     }
@@ -198,6 +215,11 @@ public final class Fabric8MemberCluster implements MemberCluster {
     }
 
     @Override
+    public CompletionStage<PodEventOutcome> postPodEvent(String podName, String reason, String message, boolean warning) {
+        return podEvents.post(podName, reason, message, warning);
+    }
+
+    @Override
     public CompletionStage<Boolean> deleteWorker(String podName) {
         return commands.delete(podName);
     }
@@ -209,6 +231,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
         }
         closed = true;
         control.shutdownNow();
+        eventPoster.shutdownNow();
         connection.close();
         breakerSubscriptions.forEach(Runnable::run);
         guard.close();

@@ -8,6 +8,7 @@ import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.k8s.resources.ResourceNames;
 import dev.rayfederation.k8s.resources.ResourceVector;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -42,6 +44,9 @@ public final class InMemoryMemberCluster implements MemberCluster {
     private final List<Consumer<MemberState>> stateListeners = new CopyOnWriteArrayList<>();
     private volatile MemberState state = MemberState.SYNCING;
     private volatile boolean failCreates;
+    private volatile Boolean silentCreates;
+    private volatile Duration silentFor;
+    private final List<PostedEvent> events = new CopyOnWriteArrayList<>();
     private volatile boolean stall;
     private volatile boolean unreachable;
     private volatile MemberApiException refusal;
@@ -134,6 +139,16 @@ public final class InMemoryMemberCluster implements MemberCluster {
         this.failCreates = fail;
     }
 
+    /**
+     * Every create reaches the member and is never answered, as behind a silent partition: the call fails with a
+     * timeout after {@code attemptDeadline}. {@code podMade}: the pod was created all the same (it shows once the
+     * member {@link #recover() recovers}), or not. Ends at recover().
+     */
+    public void silentCreates(boolean podMade, Duration attemptDeadline) {
+        this.silentFor = attemptDeadline;
+        this.silentCreates = podMade;
+    }
+
     /** Every create is refused by the member's API server with this status and message (admission, quota); 0 stops. */
     public void refuseCreates(int status, String serverMessage) {
         this.refusal = status == 0 ? null : new MemberApiException(spec.name(), "create pod", status,
@@ -156,6 +171,7 @@ public final class InMemoryMemberCluster implements MemberCluster {
     /** The API answers again: relist (like an informer) and become healthy. */
     public void recover() {
         unreachable = false;
+        silentCreates = null;
         for (WorkerPod p : pods.values()) {
             listeners.forEach(l -> l.onUpsert(p));
         }
@@ -170,6 +186,20 @@ public final class InMemoryMemberCluster implements MemberCluster {
     /** Pods that exist in this member now. */
     public Collection<WorkerPod> pods() {
         return pods.values();
+    }
+
+    /** The Kubernetes Events posted on this member's pods, oldest first. */
+    public List<PostedEvent> events() {
+        return List.copyOf(events);
+    }
+
+    @Override
+    public CompletionStage<PodEventOutcome> postPodEvent(String podName, String reason, String message, boolean warning) {
+        if (!pods.containsKey(podName)) {
+            return CompletableFuture.completedFuture(PodEventOutcome.NO_POD);
+        }
+        events.add(new PostedEvent(podName, reason, message, warning));
+        return CompletableFuture.completedFuture(PodEventOutcome.POSTED);
     }
 
     /** Seeds a pod as if it had been left by an earlier sidecar. */
@@ -251,6 +281,15 @@ public final class InMemoryMemberCluster implements MemberCluster {
         }
         if (failCreates || unreachable) {
             return CompletableFuture.failedFuture(new IllegalStateException("member " + spec.name() + " refused"));
+        }
+        Boolean silent = silentCreates;
+        if (silent != null) {
+            if (silent) { // made, but nobody hears of it until the member recovers (no listener is told)
+                pods.put(s.podName(), new WorkerPod(spec.name(), s.podName(), "uid-" + s.podName(), s.nodeId(), s.pool(),
+                        s.virtualCluster(), s.rayNodeType(), s.tags(), s.requestId(), s.requestHash(), s.requestCount(),
+                        "Pending", false, null, null, null, null, null, false, Instant.now(), s.resources()));
+            }
+            return new CompletableFuture<WorkerPod>().orTimeout(silentFor.toMillis(), TimeUnit.MILLISECONDS);
         }
         if (render) {
             WorkerPodRenderer.render(s); // what a real member builds before it sends the create
@@ -335,5 +374,9 @@ public final class InMemoryMemberCluster implements MemberCluster {
                     r.allocatable(), r.used().plus(extra)));
         }
         capacity = NodeCapacity.ofRooms(rooms, ResourceVector.EMPTY);
+    }
+
+    /** A Kubernetes Event posted on a pod of this member. */
+    public record PostedEvent(String podName, String reason, String message, boolean warning) {
     }
 }

@@ -57,11 +57,22 @@ public interface MemberCluster extends AutoCloseable {
 
     /**
      * True when placement may put new workers here now: the member is healthy or degraded and neither its cloud's
-     * nor its own breaker is open. A half-open breaker lets only a few trial calls through
-     * ({@link ResilienceOptions.BreakerSettings#halfOpenCalls()}), so placement should send it a few workers at most.
+     * nor its own breaker is open, and it is not held out for flapping. A half-open breaker lets only a few trial
+     * calls through ({@link ResilienceOptions.BreakerSettings#halfOpenCalls()}), so placement should send it a few
+     * workers at most.
      */
     default boolean acceptsPlacements() {
-        return state().placeable() && breaker().state() != BreakerStatus.State.OPEN;
+        return state().placeable() && breaker().state() != BreakerStatus.State.OPEN && heldOutUntil() == null;
+    }
+
+    /** When this member's hold-out for flapping ends (it takes no new workers until then); null: not held out. */
+    default Instant heldOutUntil() {
+        return null;
+    }
+
+    /** How many times this member became unreachable recently (its liveness probe's count of flaps). */
+    default int flaps() {
+        return 0;
     }
 
     /**
@@ -91,6 +102,14 @@ public interface MemberCluster extends AutoCloseable {
     default CompletionStage<Boolean> updateWorkerTags(String podName, java.util.Map<String, String> tags) {
         return java.util.concurrent.CompletableFuture.failedFuture(
                 new UnsupportedOperationException("updateWorkerTags is not implemented by " + getClass().getSimpleName()));
+    }
+
+    /**
+     * Posts a Kubernetes Event on a worker pod of ours (best effort: deduplicated, rate-limited, never retried,
+     * never counted against the member's breakers). Members that cannot complete with UNSUPPORTED.
+     */
+    default CompletionStage<PodEventOutcome> postPodEvent(String podName, String reason, String message, boolean warning) {
+        return java.util.concurrent.CompletableFuture.completedFuture(PodEventOutcome.UNSUPPORTED);
     }
 
     /** Deletes a worker pod; completes with false when it was already gone. */

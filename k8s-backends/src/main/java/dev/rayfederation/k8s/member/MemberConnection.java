@@ -2,6 +2,9 @@ package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.resilience.BreakerStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.http.HttpRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +19,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -38,6 +43,13 @@ import java.util.function.Supplier;
  * version every tick, through the guard (a trial call once the breaker is half-open); the first answer makes the
  * member HEALTHY again.
  *
+ * <p>Watches alone cannot tell a silent partition: a blackholed API server keeps the watch connections open and
+ * says nothing. So a liveness probe (GET /version, every {@code probe.interval}, answered within
+ * {@code probe.timeout}) runs all the time a member is synced, through its breakers (never waiting behind its
+ * bulkhead or rate limit): {@code probe.failuresToUnreachable} failures in a row make the member UNREACHABLE at once
+ * and open its breakers; the first answer brings it back. A member that keeps flapping is held out of placement for a
+ * growing while (see {@link ProbeHealth}); it is DEGRADED meanwhile, with the reason.
+ *
  * <p>When the API server refuses our credentials (401, or a 403 by RBAC) during an attempt, in the health check's
  * probe or on any call, the member is UNAUTHORIZED with the server's message as its reason: its informers stop and
  * a new attempt, with the kubeconfig (and so the token) read afresh, follows every retry interval.
@@ -59,6 +71,12 @@ final class MemberConnection implements AutoCloseable {
     private final CallGuard guard;
     private final WorkerPodCache workers;
     private final CallHealth calls;
+    private final ProbeHealth liveness;
+    private volatile Consumer<String> onUnreachable = reason -> { };
+    private volatile ScheduledFuture<?> livenessProbe;
+    /** A blackholed member's probes end only at their timeout: at most this many are under way at once. */
+    static final int MAX_PROBES_IN_FLIGHT = 3;
+    private final AtomicInteger probesInFlight = new AtomicInteger();
     private volatile boolean probingCalls;
     private final MemberStatus status;
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
@@ -88,6 +106,7 @@ final class MemberConnection implements AutoCloseable {
         this.guard = guard;
         this.workers = workers;
         this.calls = new CallHealth(breaker);
+        this.liveness = new ProbeHealth(options.resilience().probe(), options.resilience().holdOut());
         this.status = new MemberStatus(spec.name());
     }
 
@@ -107,6 +126,21 @@ final class MemberConnection implements AutoCloseable {
     /** The member's state, reason and since, and their listeners. */
     MemberStatus status() {
         return status;
+    }
+
+    /** Hears the reason each time the liveness probe finds the member unreachable (on the control thread). */
+    void onUnreachable(Consumer<String> listener) {
+        this.onUnreachable = listener;
+    }
+
+    /** When the member's hold-out for flapping ends; null when it is not held out. */
+    Instant heldOutUntil() {
+        return liveness.heldOutUntil(Instant.now());
+    }
+
+    /** How many times it became unreachable recently. */
+    int flaps() {
+        return liveness.flaps();
     }
 
     /** The informers of the last successful sync; null before the first one. */
@@ -137,6 +171,10 @@ final class MemberConnection implements AutoCloseable {
         ScheduledFuture<?> check = healthCheck;
         if (check != null) {
             check.cancel(false);
+        }
+        ScheduledFuture<?> probe = livenessProbe;
+        if (probe != null) {
+            probe.cancel(false);
         }
         closeQuietly(attempting);
         closeQuietly(informers);
@@ -213,6 +251,8 @@ final class MemberConnection implements AutoCloseable {
             long tick = Math.max(100, Math.min(1000, options.unreachableAfter().toMillis() / 4));
             try {
                 healthCheck = control.scheduleWithFixedDelay(this::checkHealth, tick, tick, TimeUnit.MILLISECONDS);
+                long every = options.resilience().probe().interval().toMillis();
+                livenessProbe = control.scheduleAtFixedRate(this::probeLiveness, every, every, TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 // closed meanwhile
             }
@@ -281,6 +321,75 @@ final class MemberConnection implements AutoCloseable {
                 }));
     }
 
+    // ---- liveness probe --------------------------------------------------------------------------------
+
+    private boolean probeApplies(MemberInformers current) {
+        return !closed && current != null && attempting == null && status.state() != MemberState.UNAUTHORIZED;
+    }
+
+    /** Every probe.interval on the control thread: one GET /version, unless too many are still under way. */
+    private void probeLiveness() {
+        MemberInformers current = informers;
+        if (!probeApplies(current) || probesInFlight.get() >= MAX_PROBES_IN_FLIGHT) {
+            return;
+        }
+        Duration timeout = options.resilience().probe().timeout();
+        probesInFlight.incrementAndGet();
+        guard.<String>probe("get version (liveness probe)", timeout, () -> getVersion(timeout))
+                .whenComplete((version, failure) -> {
+                    probesInFlight.decrementAndGet();
+                    runOnControl(() -> probed(current, failure));
+                });
+    }
+
+    private void probed(MemberInformers current, Throwable failure) {
+        if (!probeApplies(current) || informers != current) {
+            return;
+        }
+        Instant now = Instant.now();
+        CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
+        if (outcome == CallOutcome.NOT_SENT) {
+            return; // refused by an open breaker: says nothing new about the member
+        }
+        if (outcome == CallOutcome.MEMBER_FAILURE) {
+            if (liveness.failed(ApiFailures.describeAttempt(failure), now)) {
+                String reason = liveness.unreachableReason(server());
+                status.transition(MemberState.UNREACHABLE, reason);
+                try {
+                    onUnreachable.accept(reason);
+                } catch (RuntimeException e) {
+                    LOG.warn("member {}: unreachable listener failed", spec.name(), e);
+                }
+            }
+            return;
+        }
+        if (liveness.answered(now)) {
+            Instant until = liveness.heldOutUntil(now);
+            if (until != null) {
+                LOG.warn("member {}: answers again; held out until {} ({} flaps)", spec.name(), until, liveness.flaps());
+            }
+            if (current.allWatching()) {
+                transitionToSynced();
+            }
+        }
+    }
+
+    /** GET /version with its own HTTP timeout, asynchronously: a probe never holds a thread while it waits. */
+    private CompletableFuture<String> getVersion(Duration timeout) {
+        KubernetesClient c = client();
+        HttpClient http = c.getHttpClient();
+        HttpRequest request = http.newHttpRequestBuilder()
+                .uri(c.getMasterUrl().toString().replaceAll("/+$", "") + "/version")
+                .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .build();
+        return http.sendAsync(request, String.class).thenApply(response -> {
+            if (response.code() >= 400) {
+                throw new KubernetesClientException("GET /version: HTTP " + response.code(), response.code(), null);
+            }
+            return response.body();
+        });
+    }
+
     // ---- calls ---------------------------------------------------------------------------------------
 
     /** A breaker of the member changed state (on the breaker's thread). */
@@ -301,7 +410,15 @@ final class MemberConnection implements AutoCloseable {
      * (see the class comment), otherwise HEALTHY, or DEGRADED when it was synced with gaps.
      */
     private void transitionToSynced() {
+        if (liveness.unreachable()) {
+            status.transition(MemberState.UNREACHABLE, liveness.unreachableReason(server()));
+            return;
+        }
         String problem = calls.problem(server());
+        String held = liveness.heldOutReason(Instant.now());
+        if (held != null) {
+            problem = problem == null ? held : held + "; " + problem;
+        }
         String reason = problem == null ? syncedReason : syncedReason == null ? problem : problem + "; " + syncedReason;
         status.transition(reason == null ? MemberState.HEALTHY : MemberState.DEGRADED, reason);
     }

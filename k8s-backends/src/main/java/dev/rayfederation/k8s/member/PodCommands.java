@@ -5,6 +5,7 @@ import dev.rayfederation.k8s.render.Json;
 import dev.rayfederation.k8s.render.WorkerPodContract;
 import dev.rayfederation.k8s.render.WorkerPodRenderer;
 import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -42,7 +43,8 @@ final class PodCommands {
 
     /**
      * Creates the worker pod, or returns the existing one when a pod of that name already carries the same
-     * node id (a retried create). Fails with {@link MemberApiException} (status 409) when the name is taken by
+     * node id (a retried create). Each attempt gets {@code create.attemptTimeout}; no retry starts that could not
+     * end within {@code create.deadline}. Fails with {@link MemberApiException} (status 409) when the name is taken by
      * another node id.
      */
     CompletionStage<WorkerPod> create(WorkerPodSpec podSpec) {
@@ -53,7 +55,9 @@ final class PodCommands {
             return CompletableFuture.failedFuture(e);
         }
         String name = pod.getMetadata().getName();
-        return call("create pod " + name, () -> {
+        // short attempts and a deadline inside the autoscaler's tick: a create never hangs on a silent member
+        ResilienceOptions.CreateSettings deadlines = options.resilience().create();
+        return guard.call("create pod " + name, CallGuard.Retry.IDEMPOTENT, deadlines.attemptTimeout(), deadlines.deadline(), () -> {
             KubernetesClient c = client.get();
             try {
                 return cache.translate(c.pods().inNamespace(spec.namespace()).resource(pod).create());

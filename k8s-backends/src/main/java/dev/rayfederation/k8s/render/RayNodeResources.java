@@ -119,7 +119,8 @@ public record RayNodeResources(long cpus, long gpus, long memoryBytes, Map<Strin
 
     /**
      * The resource and label flags of {@code ray start}, unquoted: {@code --num-cpus=N --num-gpus=N
-     * --memory=BYTES [--resources=JSON] --labels=k=v,...}.
+     * --memory=BYTES [--resources=JSON] --labels=JSON}. Labels are a JSON object: the only form every Ray we
+     * support parses (ant-ray 2.44 knows no other; Ray 2.60 still accepts it, with a deprecation note in the log).
      */
     public List<String> rayStartFlags() {
         List<String> args = new ArrayList<>();
@@ -129,10 +130,17 @@ public record RayNodeResources(long cpus, long gpus, long memoryBytes, Map<Strin
         if (!custom.isEmpty()) {
             args.add("--resources=" + customJson());
         }
-        List<String> pairs = new ArrayList<>();
-        labels.forEach((k, v) -> pairs.add(k + "=" + v));
-        args.add("--labels=" + String.join(",", pairs));
+        args.add("--labels=" + labelsJson());
         return args;
+    }
+
+    /** The labels as a JSON object, in flag order. */
+    String labelsJson() {
+        try {
+            return JSON.writeValueAsString(labels);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("labels are strings", e);
+        }
     }
 
     /** The custom resources as compact JSON, sorted by name: {@code {"a":1,"b":2}}. */

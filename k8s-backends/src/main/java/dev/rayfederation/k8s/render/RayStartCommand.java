@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 
 /**
  * The {@code ray start} line of a worker:
- * {@code ray start --address=<head> --block --num-cpus=N --num-gpus=N --memory=BYTES [--resources='{...}'] --labels='k=v,...'}.
+ * {@code ray start --address=<head> --block --num-cpus=N --num-gpus=N --memory=BYTES [--resources='{...}'] --labels='{"k":"v",...}'}.
  * The resource and label flags come from {@link RayNodeResources}, the one mapping from a pool's
  * configuration to what its workers advertise to Ray (read its rule there: CPU rounded up to whole CPUs,
  * memory in bytes rounded up, custom resources as given, absent resources passed as 0).

@@ -38,6 +38,13 @@ public final class WorkerPodContract {
     /** The container that runs {@code ray start}; the pool template's first container if none has this name. */
     public static final String WORKER_CONTAINER = "ray-worker";
 
+    /**
+     * The worker container's default readiness probe: the raylet's health as the Ray dashboard agent reports it
+     * (the check KubeRay uses for its own workers). Ready means "joined Ray", not merely "container started".
+     */
+    public static final String READINESS_PATH = "/api/local_raylet_healthz";
+    public static final int READINESS_PORT = 52365;
+
     private WorkerPodContract() {
     }
 

@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Toleration;
@@ -42,6 +44,8 @@ import java.util.TreeMap;
  *       {@code ["/bin/bash", "-lc", "ray start ..."]}; when it has its own, that is kept and the
  *       shell-quoted {@code ray start} arguments are put in env {@value #ENV_RAY_START_ARGS} instead
  *       (use them as {@code eval "ray start $RAY_FEDERATION_RAY_START_ARGS"});</li>
+ *   <li>a readiness probe on the raylet's health ({@value WorkerPodContract#READINESS_PATH} on port
+ *       {@value WorkerPodContract#READINESS_PORT}) unless the template brings its own;</li>
  *   <li>pod name, {@code restartPolicy: Never} (a worker that exits is not restarted in place: Ray sees it
  *       gone), the contract labels over the template's, never KubeRay's {@code ray.io/group},
  *       {@code ray.io/cluster} or {@code ray.io/node-type} (KubeRay would adopt the pod), and the tags and
@@ -129,6 +133,9 @@ public final class WorkerPodRenderer {
             worker.setCommand(new ArrayList<>(List.of("/bin/bash", "-lc")));
             worker.setArgs(new ArrayList<>(List.of(RayStartCommand.shellLine(spec))));
         }
+        if (worker.getReadinessProbe() == null) {
+            worker.setReadinessProbe(rayletReady());
+        }
         podSpec.setRestartPolicy("Never");
         PodSecurityDefaults.apply(podSpec);
 
@@ -143,6 +150,21 @@ public final class WorkerPodRenderer {
         pod.setMetadata(meta);
         pod.setSpec(podSpec);
         return pod;
+    }
+
+    /** Ready once the raylet is healthy; a template's own readiness probe is kept as it is. */
+    private static Probe rayletReady() {
+        return new ProbeBuilder()
+                .withNewHttpGet()
+                    .withPath(WorkerPodContract.READINESS_PATH)
+                    .withNewPort(WorkerPodContract.READINESS_PORT)
+                .endHttpGet()
+                .withInitialDelaySeconds(5)
+                .withPeriodSeconds(5)
+                .withTimeoutSeconds(2)
+                .withSuccessThreshold(1)
+                .withFailureThreshold(3)
+                .build();
     }
 
     private static void requireFields(WorkerPodSpec spec) {

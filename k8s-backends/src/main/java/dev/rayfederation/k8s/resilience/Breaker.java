@@ -35,6 +35,7 @@ public final class Breaker {
     private final List<Consumer<BreakerTransition>> listeners = new CopyOnWriteArrayList<>();
     private volatile BreakerStatus status;
     private volatile String lastFailure;
+    private volatile String openedBecause; // set only while open(reason) makes the transition
 
     Breaker(CircuitBreaker circuitBreaker, ResilienceOptions.BreakerSettings settings) {
         this.circuitBreaker = circuitBreaker;
@@ -88,6 +89,24 @@ public final class Breaker {
     }
 
     /** When an open breaker lets trial calls through again. */
+    /**
+     * Opens this breaker now, whatever its window says: the member's liveness probe found it unreachable.
+     * {@code reason} becomes the transition's reason. A breaker that is already open stays as it is.
+     */
+    public void open(String reason) {
+        if (isOpen()) {
+            return;
+        }
+        openedBecause = reason;
+        try {
+            circuitBreaker.transitionToOpenState();
+        } catch (IllegalStateException raced) {
+            // another thread moved it first (to open, most likely): nothing to add
+        } finally {
+            openedBecause = null;
+        }
+    }
+
     public Instant trialCallsFrom() {
         BreakerStatus s = status;
         return s.state() == State.OPEN ? s.since().plus(settings.waitInOpenState()) : Instant.now();
@@ -132,6 +151,10 @@ public final class Breaker {
         CircuitBreaker.Metrics m = circuitBreaker.getMetrics();
         return switch (to) {
             case OPEN -> {
+                String because = openedBecause;
+                if (because != null) {
+                    yield because;
+                }
                 String calls = from == State.HALF_OPEN ? "trial calls" : "calls";
                 int buffered = m.getNumberOfBufferedCalls();
                 if (m.getFailureRate() >= settings.failureRateThreshold()) {

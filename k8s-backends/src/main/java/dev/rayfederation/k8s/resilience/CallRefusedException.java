@@ -14,15 +14,35 @@ public class CallRefusedException extends MemberApiException {
 
     private final String guard;
     private final String detail;
+    private final int sentBefore;
 
     /**
      * @param guard  what refused it: a breaker scope ("cloud:aws", "member:aws-use1"), "bulkhead" or "rate limit"
      * @param detail why, e.g. "circuit breaker cloud:aws is open since ... (5 of 10 calls failed, ...)"
      */
     public CallRefusedException(String member, String operation, String guard, String detail) {
-        super(member, operation, 0, "not sent: " + detail, null);
+        this(member, operation, guard, detail, 0);
+    }
+
+    private CallRefusedException(String member, String operation, String guard, String detail, int sentBefore) {
+        super(member, operation, 0, "not sent: " + detail + (sentBefore == 0 ? ""
+                : " (after " + sentBefore + " attempt" + (sentBefore == 1 ? "" : "s") + " without an answer)"), null);
         this.guard = guard;
         this.detail = detail;
+        this.sentBefore = sentBefore;
+    }
+
+    /**
+     * This refusal of a retry whose earlier {@code attempts} were sent and never answered: the call as a whole
+     * may have taken effect in the member (a pod may exist), so its outcome is unknown rather than refused.
+     */
+    public CallRefusedException afterSent(int attempts) {
+        return new CallRefusedException(member(), operation(), guard, detail, attempts);
+    }
+
+    /** Attempts of this call that were sent without an answer before the refusal; 0: nothing was ever sent. */
+    public int sentBefore() {
+        return sentBefore;
     }
 
     /** The refusal by {@code breaker}, open or half-open with every trial call under way: why, since when, until when. */

@@ -14,36 +14,61 @@ import java.util.Objects;
  * @param bulkhead  concurrent calls per member
  * @param rateLimit requests per second per member
  * @param retries   retries of idempotent calls after failures that may pass
+ * @param probe     the liveness probe that notices a silent member without waiting for traffic
+ * @param holdOut   how long a member that keeps flapping is kept out of placement
+ * @param create    deadlines of one create call and of the whole create request
  */
 public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhead, RateLimitSettings rateLimit,
-                                RetrySettings retries) {
+                                RetrySettings retries, ProbeSettings probe, HoldOutSettings holdOut,
+                                CreateSettings create) {
 
     public ResilienceOptions {
         breaker = breaker == null ? BreakerSettings.defaults() : breaker;
         bulkhead = bulkhead == null ? BulkheadSettings.defaults() : bulkhead;
         rateLimit = rateLimit == null ? RateLimitSettings.defaults() : rateLimit;
         retries = retries == null ? RetrySettings.defaults() : retries;
+        probe = probe == null ? ProbeSettings.defaults() : probe;
+        holdOut = holdOut == null ? HoldOutSettings.defaults() : holdOut;
+        create = create == null ? CreateSettings.defaults() : create;
+    }
+
+    /** The four classic guards; probe, hold-out and create deadlines at their defaults. */
+    public ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhead, RateLimitSettings rateLimit,
+                             RetrySettings retries) {
+        this(breaker, bulkhead, rateLimit, retries, null, null, null);
     }
 
     /** Every setting at its default. */
     public static ResilienceOptions defaults() {
-        return new ResilienceOptions(null, null, null, null);
+        return new ResilienceOptions(null, null, null, null, null, null, null);
     }
 
     public ResilienceOptions withBreaker(BreakerSettings b) {
-        return new ResilienceOptions(b, bulkhead, rateLimit, retries);
+        return new ResilienceOptions(b, bulkhead, rateLimit, retries, probe, holdOut, create);
     }
 
     public ResilienceOptions withBulkhead(BulkheadSettings b) {
-        return new ResilienceOptions(breaker, b, rateLimit, retries);
+        return new ResilienceOptions(breaker, b, rateLimit, retries, probe, holdOut, create);
     }
 
     public ResilienceOptions withRateLimit(RateLimitSettings r) {
-        return new ResilienceOptions(breaker, bulkhead, r, retries);
+        return new ResilienceOptions(breaker, bulkhead, r, retries, probe, holdOut, create);
     }
 
     public ResilienceOptions withRetries(RetrySettings r) {
-        return new ResilienceOptions(breaker, bulkhead, rateLimit, r);
+        return new ResilienceOptions(breaker, bulkhead, rateLimit, r, probe, holdOut, create);
+    }
+
+    public ResilienceOptions withProbe(ProbeSettings p) {
+        return new ResilienceOptions(breaker, bulkhead, rateLimit, retries, p, holdOut, create);
+    }
+
+    public ResilienceOptions withHoldOut(HoldOutSettings h) {
+        return new ResilienceOptions(breaker, bulkhead, rateLimit, retries, probe, h, create);
+    }
+
+    public ResilienceOptions withCreate(CreateSettings c) {
+        return new ResilienceOptions(breaker, bulkhead, rateLimit, retries, probe, holdOut, c);
     }
 
     /**
@@ -161,6 +186,85 @@ public record ResilienceOptions(BreakerSettings breaker, BulkheadSettings bulkhe
         /** One attempt only. */
         public static RetrySettings none() {
             return new RetrySettings(1, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RETRY_AFTER);
+        }
+    }
+
+    /**
+     * A member is probed every {@code interval} with a cheap read (GET /version) that must answer within
+     * {@code timeout}; {@code failuresToUnreachable} failures in a row make it unreachable and open its breakers.
+     * Watches alone cannot tell: a blackholed member keeps its watch connections open and silent.
+     */
+    public record ProbeSettings(Duration interval, Duration timeout, int failuresToUnreachable) {
+
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(1500);
+        public static final int DEFAULT_FAILURES_TO_UNREACHABLE = 2;
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public ProbeSettings {
+            positive("probe.interval", interval);
+            positive("probe.timeout", timeout);
+            atLeastOne("probe.failuresToUnreachable", failuresToUnreachable);
+        }
+
+        public static ProbeSettings defaults() {
+            return new ProbeSettings(DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_FAILURES_TO_UNREACHABLE);
+        }
+    }
+
+    /**
+     * A member that becomes unreachable again soon after recovering is held out of placement: from its
+     * {@code afterFlaps}-th flap for {@code initial}, doubling at every further flap up to {@code max}.
+     */
+    public record HoldOutSettings(int afterFlaps, Duration initial, Duration max) {
+
+        public static final int DEFAULT_AFTER_FLAPS = 2;
+        public static final Duration DEFAULT_INITIAL = Duration.ofSeconds(30);
+        public static final Duration DEFAULT_MAX = Duration.ofMinutes(5);
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public HoldOutSettings {
+            atLeastOne("holdOut.afterFlaps", afterFlaps);
+            positive("holdOut.initial", initial);
+            positive("holdOut.max", max);
+            if (max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("ResilienceOptions.holdOut.max: must be >= initial (" + initial + "), got " + max);
+            }
+        }
+
+        public static HoldOutSettings defaults() {
+            return new HoldOutSettings(DEFAULT_AFTER_FLAPS, DEFAULT_INITIAL, DEFAULT_MAX);
+        }
+    }
+
+    /**
+     * One attempt to create a pod gets {@code attemptTimeout}; the whole create request answers within
+     * {@code deadline}, which must stay inside the autoscaler plugin's timeout so that Ray never gives up on a
+     * request the sidecar is still working on (workers not yet confirmed are then listed as pending).
+     */
+    public record CreateSettings(Duration attemptTimeout, Duration deadline) {
+
+        public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+        public static final Duration DEFAULT_DEADLINE = Duration.ofMillis(3500);
+        /** The plugin's HTTP timeout for a create call. */
+        public static final Duration PLUGIN_TIMEOUT = Duration.ofSeconds(4);
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public CreateSettings {
+            positive("create.attemptTimeout", attemptTimeout);
+            positive("create.deadline", deadline);
+            if (deadline.compareTo(PLUGIN_TIMEOUT) >= 0) {
+                throw new IllegalArgumentException("ResilienceOptions.create.deadline: must be shorter than the autoscaler plugin's timeout ("
+                        + PLUGIN_TIMEOUT.toSeconds() + "s), got " + deadline);
+            }
+            if (attemptTimeout.compareTo(deadline) > 0) {
+                throw new IllegalArgumentException("ResilienceOptions.create.attemptTimeout: must be <= deadline (" + deadline
+                        + "), got " + attemptTimeout);
+            }
+        }
+
+        public static CreateSettings defaults() {
+            return new CreateSettings(DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE);
         }
     }
 

@@ -106,6 +106,7 @@ public final class ApiServer {
         router.get("/v1/node-types").handler(ctx -> json(ctx, 200, NodeTypesView.of(config)));
         router.get("/v1/clusters").handler(ctx -> json(ctx, 200, ClustersView.of(state)));
         router.get("/v1/pools").handler(ctx -> json(ctx, 200, PoolsView.of(state)));
+        router.get("/v1/events").handler(ctx -> json(ctx, 200, EventsView.of(state, query(ctx))));
         router.route().failureHandler(this::failure);
         router.errorHandler(404, ctx -> error(ctx, new ApiException(404, "not_found",
                 "no such endpoint: " + ctx.request().method() + " " + ctx.request().path(), null)));
@@ -124,9 +125,19 @@ public final class ApiServer {
     /** The route template of a path (bounded label values). */
     static String route(String path) {
         return switch (path) {
-            case "/v1/nodes", "/v1/nodes:terminate", "/v1/node-types", "/v1/clusters", "/v1/pools", "/v1/openapi.yaml" -> path;
+            case "/v1/nodes", "/v1/nodes:terminate", "/v1/node-types", "/v1/clusters", "/v1/pools", "/v1/events",
+                 "/v1/openapi.yaml" -> path;
             default -> path.startsWith("/v1/nodes/") && path.endsWith("/tags") ? "/v1/nodes/{id}/tags" : "other";
         };
+    }
+
+    /** The query parameters, each with every value given. */
+    static Map<String, List<String>> query(RoutingContext ctx) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (String name : ctx.queryParams().names()) {
+            out.put(name, ctx.queryParams().getAll(name));
+        }
+        return out;
     }
 
     private void authenticate(RoutingContext ctx) {
@@ -230,6 +241,7 @@ public final class ApiServer {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("requestId", outcome.requestId());
         out.put("created", outcome.created());
+        out.put("pending", outcome.pending());
         out.put("rejected", rejected);
         return out;
     }

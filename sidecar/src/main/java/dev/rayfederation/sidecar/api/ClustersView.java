@@ -49,6 +49,8 @@ final class ClustersView {
         v.put("breakerScope", breaker.scope());
         v.put("breakerSince", breaker.since().toString());
         v.put("breakerReason", breaker.reason());
+        v.put("heldOutUntil", m.heldOutUntil() == null ? null : m.heldOutUntil().toString());
+        v.put("flaps", m.flaps());
         v.put("capacity", cap.known() ? cap.capacity().toQuantities() : null);
         v.put("allocated", cap.known() ? cap.allocated().toQuantities() : null);
         v.put("nodes", nodes);

@@ -1,5 +1,6 @@
 package dev.rayfederation.sidecar.api;
 
+import dev.rayfederation.sidecar.antray.AntRaySync;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.federation.FederationState;
@@ -55,11 +56,29 @@ final class PoolsView {
             v.put("name", vc.name());
             v.put("quota", vc.quota().isEmpty() ? null : vc.quota().toQuantities());
             v.put("used", state.usage(vc.name()).toQuantities());
+            if (config.antRay().enabled()) {
+                v.put("antRay", antRay(state.antRay().get(vc.name())));
+            }
             vcs.add(v);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("pools", pools);
         out.put("virtualClusters", vcs);
         return out;
+    }
+
+    /** ant-ray's view of a virtual cluster (empty before the first sync). */
+    private static Map<String, Object> antRay(AntRaySync.Status st) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        if (st == null) {
+            return v;
+        }
+        v.put("id", st.id());
+        v.put("nodes", st.nodes());
+        v.put("nodesByTemplate", new TreeMap<>(st.nodesByTemplate()));
+        v.put("pendingMoves", st.pendingMoves());
+        v.put("lastError", st.lastError());
+        v.put("lastSyncAt", st.lastSyncAt() == null ? null : st.lastSyncAt().toString());
+        return v;
     }
 }

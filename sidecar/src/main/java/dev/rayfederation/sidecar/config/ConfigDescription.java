@@ -60,6 +60,16 @@ final class ConfigDescription {
                 "backoffInitial", Durations.format(r.backoffInitial()),
                 "backoffMax", Durations.format(r.backoffMax()),
                 "checkInterval", Durations.format(r.checkInterval())));
+        FederationConfig.AntRay antRay = config.antRay();
+        if (antRay.enabled()) {
+            root.put("antRay", ordered("enabled", true, "dashboardUrl", antRay.dashboardUrl().toString(),
+                    "requestTimeout", Durations.format(antRay.requestTimeout()),
+                    "retryInterval", Durations.format(antRay.retryInterval()),
+                    "shrinkWait", Durations.format(antRay.shrinkWait()),
+                    "virtualClusters", config.virtualClusters().stream()
+                            .map(vc -> ordered("name", vc.name(), "id", vc.antRay().id(), "divisible", vc.antRay().divisible()))
+                            .toList()));
+        }
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {
@@ -88,7 +98,14 @@ final class ConfigDescription {
                         "maxAttempts", r.retries().maxAttempts(),
                         "initialBackoff", Durations.format(r.retries().initialBackoff()),
                         "maxBackoff", Durations.format(r.retries().maxBackoff()),
-                        "maxRetryAfter", Durations.format(r.retries().maxRetryAfter())));
+                        "maxRetryAfter", Durations.format(r.retries().maxRetryAfter())),
+                "probe", ordered("interval", Durations.format(r.probe().interval()),
+                        "timeout", Durations.format(r.probe().timeout()),
+                        "failuresToUnreachable", r.probe().failuresToUnreachable()),
+                "holdOut", ordered("afterFlaps", r.holdOut().afterFlaps(), "initial", Durations.format(r.holdOut().initial()),
+                        "max", Durations.format(r.holdOut().max())),
+                "create", ordered("attemptTimeout", Durations.format(r.create().attemptTimeout()),
+                        "deadline", Durations.format(r.create().deadline())));
     }
 
     private static Map<String, Object> cluster(Cluster c) {

@@ -33,7 +33,7 @@ final class ConfigReader {
     static final HostPort DEFAULT_MANAGEMENT_LISTEN = new HostPort("0.0.0.0", 9090);
 
     private static final List<String> TOP_KEYS =
-            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing", "resilience", "replacement");
+            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing", "resilience", "replacement", "antRay");
 
     private final ConfigFiles files;
 
@@ -53,8 +53,9 @@ final class ConfigReader {
         Timing timing = timing(root.field("timing"));
         ResilienceOptions resilience = ResilienceReader.read(root.field("resilience"));
         FederationConfig.Replacement replacement = replacement(root.field("replacement"));
+        FederationConfig.AntRay antRay = AntRayReader.read(root.field("antRay"));
         return new FederationConfig(rayCluster, api, management, clusters,
-                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing, resilience, replacement);
+                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing, resilience, replacement, antRay);
     }
 
     private static RayCluster rayCluster(ConfigNode section) {
@@ -144,12 +145,13 @@ final class ConfigReader {
     private static List<VirtualCluster> virtualClusters(ConfigNode section) {
         List<VirtualCluster> result = new ArrayList<>();
         Map<String, String> pathByName = new HashMap<>();
+        Map<String, String> pathByAntRayId = new HashMap<>();
         for (ConfigNode item : section.items()) {
             if (!item.expectMap()) {
                 result.add(new VirtualCluster(null, ResourceVector.EMPTY));
                 continue;
             }
-            item.rejectUnknownKeys(List.of("name", "quota"));
+            item.rejectUnknownKeys(List.of("name", "quota", "antRay"));
             ConfigNode nameField = item.field("name");
             Optional<String> name = nameField.requiredString();
             name.ifPresent(n -> {
@@ -157,7 +159,8 @@ final class ConfigReader {
                 Checks.unique(nameField, n, pathByName);
             });
             ResourceVector quota = ResourceValues.read(item.field("quota"), ResourceValues.Use.QUOTA);
-            result.add(new VirtualCluster(name.orElse(null), quota));
+            FederationConfig.AntRayCluster antRay = AntRayReader.virtualCluster(item.field("antRay"), name.orElse(null), pathByAntRayId);
+            result.add(new VirtualCluster(name.orElse(null), quota, antRay));
         }
         return result;
     }

@@ -6,6 +6,7 @@ import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import dev.rayfederation.k8s.member.MemberClusterSpec;
 import dev.rayfederation.k8s.resources.ResourceVector;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * @param resilience the {@code resilience} section (extension): circuit breakers, bulkhead, rate limit and retries
  *                   of every call to a member's API, handed as they are to each member
  *                   ({@code MemberClusterOptions.withResilience}); null means the defaults
+ * @param antRay     the {@code antRay} section: virtual clusters enforced by ant-ray's own scheduler; null means off
  */
 public record FederationConfig(
         RayCluster rayCluster,
@@ -29,7 +31,8 @@ public record FederationConfig(
         List<Pool> pools,
         Timing timing,
         ResilienceOptions resilience,
-        Replacement replacement) {
+        Replacement replacement,
+        AntRay antRay) {
 
     public FederationConfig {
         clusters = List.copyOf(clusters);
@@ -37,19 +40,27 @@ public record FederationConfig(
         pools = List.copyOf(pools);
         resilience = resilience == null ? ResilienceOptions.defaults() : resilience;
         replacement = replacement == null ? Replacement.defaults() : replacement;
+        antRay = antRay == null ? AntRay.disabled() : antRay;
+    }
+
+    /** Without an antRay section: off. */
+    public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
+                            List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
+                            ResilienceOptions resilience, Replacement replacement) {
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, replacement, null);
     }
 
     /** Without a replacement section: its defaults. */
     public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
                             ResilienceOptions resilience) {
-        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, null);
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, null, null);
     }
 
     /** Without a resilience section: its defaults. */
     public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing) {
-        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, null, null);
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, null, null, null);
     }
 
     public Optional<Pool> poolByNodeType(String rayNodeType) {
@@ -66,6 +77,31 @@ public record FederationConfig(
 
     /** rayCluster: name (Ray cluster_name, stamped on every pod) and the address workers dial. */
     public record RayCluster(String name, String headAddress) {
+    }
+
+    /**
+     * antRay: keep ant-ray's virtual clusters in step with the workers placed for them, through the Ray head's
+     * dashboard (its virtual-cluster REST API).
+     *
+     * @param dashboardUrl   the head's dashboard, e.g. http://127.0.0.1:8265
+     * @param requestTimeout one dashboard call
+     * @param retryInterval  first wait after a failed sync (it doubles, up to 30 s)
+     * @param shrinkWait     how long a terminate waits for its worker to leave its virtual cluster
+     */
+    public record AntRay(boolean enabled, URI dashboardUrl, Duration requestTimeout, Duration retryInterval,
+                         Duration shrinkWait) {
+        public static AntRay disabled() {
+            return new AntRay(false, null, Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * virtualClusters[i].antRay: the ant-ray virtual cluster this tenant's workers join.
+     *
+     * @param id        its id in ant-ray (default: the virtual cluster's name)
+     * @param divisible whether ant-ray may divide it into job clusters
+     */
+    public record AntRayCluster(String id, boolean divisible) {
     }
 
     /** api: the node-provider listener; tokenFile null means no token (only allowed on loopback). */
@@ -118,7 +154,14 @@ public record FederationConfig(
     }
 
     /** virtualClusters[i]: a tenant; quota EMPTY means unlimited. */
-    public record VirtualCluster(String name, ResourceVector quota) {
+    public record VirtualCluster(String name, ResourceVector quota, AntRayCluster antRay) {
+        public VirtualCluster {
+            antRay = antRay == null ? new AntRayCluster(name, false) : antRay;
+        }
+
+        public VirtualCluster(String name, ResourceVector quota) {
+            this(name, quota, null);
+        }
     }
 
     /**

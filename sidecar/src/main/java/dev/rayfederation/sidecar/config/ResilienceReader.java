@@ -2,6 +2,9 @@ package dev.rayfederation.sidecar.config;
 
 import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.CreateSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.HoldOutSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.ProbeSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.RateLimitSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions;
@@ -21,6 +24,9 @@ import java.util.List;
  *   bulkhead:  {maxConcurrentCalls: 16, maxWait: 10s}
  *   rateLimit: {requestsPerSecond: 100, maxWait: 60s}
  *   retries:   {maxAttempts: 3, initialBackoff: 200ms, maxBackoff: 2s, maxRetryAfter: 10s}
+ *   probe:     {interval: 1s, timeout: 1500ms, failuresToUnreachable: 2}
+ *   holdOut:   {afterFlaps: 2, initial: 30s, max: 5m}
+ *   create:    {attemptTimeout: 2s, deadline: 3500ms}
  * </pre>
  */
 final class ResilienceReader {
@@ -28,6 +34,7 @@ final class ResilienceReader {
     static final int MAX_SLIDING_WINDOW = 1000;
     static final int MAX_CONCURRENT_CALLS = 512;
     static final int MAX_ATTEMPTS = 10;
+    static final int MAX_FLAPS = 1000;
 
     private ResilienceReader() {
     }
@@ -36,9 +43,55 @@ final class ResilienceReader {
         if (!section.isPresent() || !section.isMap()) {
             return ResilienceOptions.defaults();
         }
-        section.rejectUnknownKeys(List.of("breaker", "bulkhead", "rateLimit", "retries"));
+        section.rejectUnknownKeys(List.of("breaker", "bulkhead", "rateLimit", "retries", "probe", "holdOut", "create"));
         return new ResilienceOptions(breaker(section.field("breaker")), bulkhead(section.field("bulkhead")),
-                rateLimit(section.field("rateLimit")), retries(section.field("retries")));
+                rateLimit(section.field("rateLimit")), retries(section.field("retries")), probe(section.field("probe")),
+                holdOut(section.field("holdOut")), create(section.field("create")));
+    }
+
+    private static ProbeSettings probe(ConfigNode s) {
+        ProbeSettings d = ProbeSettings.defaults();
+        if (!s.isPresent() || !s.isMap()) {
+            return d;
+        }
+        s.rejectUnknownKeys(List.of("interval", "timeout", "failuresToUnreachable"));
+        return new ProbeSettings(positive(s.field("interval"), d.interval()), positive(s.field("timeout"), d.timeout()),
+                count(s.field("failuresToUnreachable"), d.failuresToUnreachable(), MAX_ATTEMPTS));
+    }
+
+    private static HoldOutSettings holdOut(ConfigNode s) {
+        HoldOutSettings d = HoldOutSettings.defaults();
+        if (!s.isPresent() || !s.isMap()) {
+            return d;
+        }
+        s.rejectUnknownKeys(List.of("afterFlaps", "initial", "max"));
+        Duration initial = positive(s.field("initial"), d.initial());
+        Duration max = positive(s.field("max"), d.max());
+        if (max.compareTo(initial) < 0) {
+            s.field("max").problem("must be >= initial (" + Durations.format(initial) + ")");
+            max = initial;
+        }
+        return new HoldOutSettings(count(s.field("afterFlaps"), d.afterFlaps(), MAX_FLAPS), initial, max);
+    }
+
+    private static CreateSettings create(ConfigNode s) {
+        CreateSettings d = CreateSettings.defaults();
+        if (!s.isPresent() || !s.isMap()) {
+            return d;
+        }
+        s.rejectUnknownKeys(List.of("attemptTimeout", "deadline"));
+        Duration deadline = positive(s.field("deadline"), d.deadline());
+        if (deadline.compareTo(CreateSettings.PLUGIN_TIMEOUT) >= 0) {
+            s.field("deadline").problem("must be shorter than the autoscaler plugin's timeout of "
+                    + Durations.format(CreateSettings.PLUGIN_TIMEOUT) + ": Ray would give up on the create first");
+            deadline = d.deadline();
+        }
+        Duration attempt = positive(s.field("attemptTimeout"), d.attemptTimeout());
+        if (attempt.compareTo(deadline) > 0) {
+            s.field("attemptTimeout").problem("must be <= deadline (" + Durations.format(deadline) + ")");
+            attempt = deadline;
+        }
+        return new CreateSettings(attempt, deadline);
     }
 
     private static BreakerSettings breaker(ConfigNode s) {

@@ -2,7 +2,12 @@ package dev.rayfederation.sidecar.federation;
 
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.sidecar.antray.AntRaySync;
+import dev.rayfederation.sidecar.antray.WorkerMembership;
 import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.decisions.Decision;
+import dev.rayfederation.sidecar.decisions.DecisionLog;
+import dev.rayfederation.sidecar.decisions.PodEventPoster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.placement.Placement;
@@ -17,6 +22,7 @@ import dev.rayfederation.sidecar.provision.PodDeleter;
 import dev.rayfederation.sidecar.provision.PodLauncher;
 import dev.rayfederation.sidecar.provision.PodSpecs;
 import dev.rayfederation.sidecar.provision.Replacer;
+import dev.rayfederation.sidecar.provision.UnknownFates;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import dev.rayfederation.sidecar.sync.MemberStartup;
@@ -28,6 +34,7 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -48,7 +55,10 @@ public final class Federation implements NodeProvider, FederationState {
     private final NodeTagger tagger;
     private final Replacer replacer;
     private final MemberSync sync;
+    private final UnknownFates unknownFates;
     private final MemberStartup startup;
+    private final DecisionLog decisions;
+    private final Optional<AntRaySync> antRay;
     private StatePersistence persistence;
 
     public Federation(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
@@ -60,15 +70,21 @@ public final class Federation implements NodeProvider, FederationState {
         FederationConfig.Replacement r = config.replacement();
         this.backoff = new CapacityBackoff(r.backoffInitial(), r.backoffMax(), clock);
         WorkerShapes shapes = new WorkerShapes(config);
+        this.decisions = new DecisionLog(clock);
+        decisions.listen(new PodEventPoster(this.members, registry, scheduler, metrics));
         Placement placement = new Placement(config, this.members, registry, backoff, shapes);
         PodDeleter deleter = new PodDeleter(this.members, registry, scheduler);
         PodLauncher launcher = new PodLauncher(this.members, registry, new PodSpecs(config), deleter, placement, shapes,
-                backoff, config.rayCluster().name(), clock);
-        this.creator = new NodeCreator(config, registry, placement, shapes, launcher, metrics, clock);
-        this.terminator = new NodeTerminator(registry, deleter, metrics);
+                backoff, config.rayCluster().name(), clock, decisions);
+        this.creator = new NodeCreator(config, registry, placement, shapes, launcher, metrics, clock, decisions);
+        this.antRay = AntRaySync.of(config, registry, metrics, clock);
+        antRay.ifPresent(a -> metrics.observeAntRay(a::status));
+        this.terminator = new NodeTerminator(registry, deleter, metrics, decisions,
+                antRay.<WorkerMembership>map(a -> a).orElse(WorkerMembership.NONE));
         this.tagger = new NodeTagger(this.members, registry);
-        this.replacer = new Replacer(config, registry, placement, shapes, backoff, launcher, deleter, metrics, clock);
+        this.replacer = new Replacer(config, registry, placement, shapes, backoff, launcher, deleter, metrics, clock, decisions);
         this.sync = new MemberSync(config, registry, shapes, backoff, deleter, metrics, clock);
+        this.unknownFates = new UnknownFates(this.members, registry, metrics, clock);
         this.startup = new MemberStartup(this.members, registry, shapes);
     }
 
@@ -96,6 +112,8 @@ public final class Federation implements NodeProvider, FederationState {
             persistence.start(scheduler);
         }
         replacer.start(scheduler);
+        unknownFates.start(scheduler);
+        antRay.ifPresent(AntRaySync::start);
     }
 
     /** Writes the state file now (at shutdown). */
@@ -147,6 +165,16 @@ public final class Federation implements NodeProvider, FederationState {
     @Override
     public List<CapacityBackoff.Entry> backoffs() {
         return backoff.activeEntries();
+    }
+
+    @Override
+    public List<Decision> decisions(String pool, String member, Decision.Kind kind, int limit) {
+        return decisions.query(pool, member, kind, limit);
+    }
+
+    @Override
+    public Map<String, AntRaySync.Status> antRay() {
+        return antRay.map(AntRaySync::status).orElse(Map.of());
     }
 
     @Override

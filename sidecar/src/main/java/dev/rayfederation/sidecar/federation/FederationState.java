@@ -2,7 +2,9 @@ package dev.rayfederation.sidecar.federation;
 
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.ResourceVector;
+import dev.rayfederation.sidecar.antray.AntRaySync;
 import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.decisions.Decision;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 
@@ -28,6 +30,16 @@ public interface FederationState {
 
     /** Every (member, pool) pair backing off now. */
     List<CapacityBackoff.Entry> backoffs();
+
+    /**
+     * The newest placement decisions first, at most {@code limit}, filtered by pool, member and kind (null: any).
+     */
+    List<Decision> decisions(String pool, String member, Decision.Kind kind, int limit);
+
+    /** ant-ray's view of each virtual cluster by name (empty when the ant-ray integration is off). */
+    default Map<String, AntRaySync.Status> antRay() {
+        return Map.of();
+    }
 
     /** True once every member has synced or been marked unreachable. */
     boolean ready();

@@ -3,6 +3,7 @@ package dev.rayfederation.sidecar.metrics;
 import dev.rayfederation.k8s.capacity.CapacityView;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.member.MemberState;
+import dev.rayfederation.sidecar.antray.AntRaySync;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
@@ -19,10 +20,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Every metric the sidecar exposes on /metrics, with the Prometheus Java client 1.x. Names are prefixed
@@ -62,7 +65,9 @@ public final class FederationMetrics {
     private final Histogram httpLatency;
     private final Histogram memberCallLatency;
     private final Counter memberCallErrors;
+    private final Counter kubeEvents;
     private volatile LongSupplier lastChange = () -> 0L;
+    private volatile Counter antRayErrors;
 
     public FederationMetrics() {
         createRequests = Counter.builder().name("ray_federation_create_requests_total")
@@ -92,6 +97,9 @@ public final class FederationMetrics {
         memberCallErrors = Counter.builder().name("ray_federation_member_api_errors_total")
                 .help("Failed calls to member Kubernetes API servers, by member, operation and kind (rejected: a 4xx caused by our request; failure: no answer, 408, 429, 5xx)")
                 .labelNames("member", "operation", "kind").register(registry);
+        kubeEvents = Counter.builder().name("ray_federation_kubernetes_events_total")
+                .help("Kubernetes Events the sidecar wanted to post on worker pods, by member and outcome (posted, dropped: rate limit, no-pod, failed)")
+                .labelNames("member", "outcome").register(registry);
         Info.builder().name("ray_federation_build_info")
                 .help("Always 1; the sidecar's version as a label")
                 .labelNames("version").register(registry).addLabelValues(version());
@@ -123,6 +131,9 @@ public final class FederationMetrics {
         for (FederationConfig.Cluster member : config.clusters()) {
             for (String reason : LOSS_REASONS) {
                 podEvents.labelValues(member.name(), reason);
+            }
+            for (String outcome : List.of("posted", "dropped", "no-pod", "failed")) {
+                kubeEvents.labelValues(member.name(), outcome);
             }
             for (String operation : MEMBER_OPERATIONS) {
                 for (String kind : MEMBER_ERROR_KINDS) {
@@ -164,6 +175,17 @@ public final class FederationMetrics {
                         cb.call(m.state() == s ? 1 : 0, name, m.spec().cloud(), s.wire());
                     }
                 })).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_held_out_seconds")
+                .help("Seconds a member that flapped (turned unreachable again and again) is still held out from new workers; 0 when it is not")
+                .labelNames("member")
+                .callback(cb -> members.forEach((name, m) -> {
+                    Instant until = m.heldOutUntil();
+                    cb.call(until == null ? 0 : Math.max(0, until.toEpochMilli() - System.currentTimeMillis()) / 1000.0, name);
+                })).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_flaps")
+                .help("How many times a member turned unreachable recently (the count a hold-out grows with)")
+                .labelNames("member")
+                .callback(cb -> members.forEach((name, m) -> cb.call(m.flaps(), name))).register(registry);
         GaugeWithCallback.builder().name("ray_federation_member_capacity")
                 .help("Allocatable resources of schedulable nodes (capped by staticCapacity), in Ray units (memory in bytes)")
                 .labelNames("member", "resource")
@@ -232,6 +254,42 @@ public final class FederationMetrics {
                 .callback(cb -> entries.get().forEach(e -> cb.call(e.pause().toSeconds(), e.member(), e.pool()))).register(registry);
     }
 
+    /** Registers the ant-ray series (only when the ant-ray integration is on), reading {@code status} at scrape time. */
+    public void observeAntRay(Supplier<Map<String, AntRaySync.Status>> status) {
+        Counter errors = Counter.builder().name("ray_federation_antray_errors_total")
+                .help("Failed or refused ant-ray dashboard updates, by virtual cluster")
+                .labelNames("virtual_cluster").register(registry);
+        status.get().keySet().forEach(errors::labelValues);
+        antRayErrors = errors;
+        GaugeWithCallback.builder().name("ray_federation_antray_nodes")
+                .help("Nodes ant-ray holds in each virtual cluster, as of its last answer")
+                .labelNames("virtual_cluster")
+                .callback(cb -> status.get().forEach((vc, st) -> cb.call(st.nodes(), vc))).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_antray_pending_moves")
+                .help("Workers still to move into (or out of) each ant-ray virtual cluster")
+                .labelNames("virtual_cluster")
+                .callback(cb -> status.get().forEach((vc, st) -> cb.call(st.pendingMoves(), vc))).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_antray_in_error")
+                .help("1 while the last ant-ray update of a virtual cluster failed or waits")
+                .labelNames("virtual_cluster")
+                .callback(cb -> status.get().forEach((vc, st) -> cb.call(st.lastError() == null ? 0 : 1, vc))).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_antray_last_sync_timestamp_seconds")
+                .help("When ant-ray last accepted a virtual cluster's replica sets (absent: never)")
+                .labelNames("virtual_cluster")
+                .callback(cb -> status.get().forEach((vc, st) -> {
+                    if (st.lastSyncAt() != null) {
+                        cb.call(st.lastSyncAt().toEpochMilli() / 1000.0, vc);
+                    }
+                })).register(registry);
+    }
+
+    public void antRayError(String virtualCluster) {
+        Counter errors = antRayErrors;
+        if (errors != null) {
+            errors.labelValues(virtualCluster).inc();
+        }
+    }
+
     private static String statusClass(String status) {
         if (RayTags.STATUS_UP_TO_DATE.equals(status)) {
             return "up-to-date";
@@ -261,6 +319,10 @@ public final class FederationMetrics {
 
     public void workerLost(String member, String reason) {
         podEvents.labelValues(member, reason).inc();
+    }
+
+    public void kubernetesEvent(String member, String outcome) {
+        kubeEvents.labelValues(member, outcome).inc();
     }
 
     public void replaced(String pool, String fromMember) {

@@ -1,10 +1,13 @@
 package dev.rayfederation.sidecar.provision;
 
 import dev.rayfederation.k8s.member.MemberApiException;
+import dev.rayfederation.k8s.resilience.CallRefusedException;
 
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 
 /** Turns the exceptions of asynchronous member calls into what a person should read. */
 public final class Failures {
@@ -23,6 +26,26 @@ public final class Failures {
             t = t.getCause();
         }
         return t;
+    }
+
+    /**
+     * True when a create that failed with {@code e} may have taken effect all the same: it was sent and no answer
+     * came (a timeout, a dropped connection, a 408 or 5xx whose request the server may have carried out), or a retry
+     * was refused after earlier attempts went unanswered. A refusal before anything was sent, or a 4xx, is certain.
+     */
+    public static boolean outcomeUnknown(Throwable e) {
+        Throwable root = root(e);
+        if (root instanceof CancellationException || root instanceof TimeoutException) {
+            return true;
+        }
+        if (root instanceof CallRefusedException refused) {
+            return refused.sentBefore() > 0;
+        }
+        if (!(root instanceof MemberApiException api)) {
+            return false;
+        }
+        int status = api.statusCode();
+        return status == 0 ? api.kind() == MemberApiException.Kind.UNAVAILABLE : status == 408 || status >= 500;
     }
 
     /**

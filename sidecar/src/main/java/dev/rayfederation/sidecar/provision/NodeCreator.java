@@ -2,6 +2,7 @@ package dev.rayfederation.sidecar.provision;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
+import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.placement.Placement;
 import dev.rayfederation.sidecar.placement.Rejection;
@@ -16,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -26,11 +28,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a create request into workers: answers a replayed requestId with its first answer, places the workers
  * (decision and registration under the placement lock, so quotas and maxWorkers hold under concurrency), creates
- * their pods in parallel outside the lock, and answers once every pod exists or failed.
+ * their pods in parallel outside the lock, and answers once every pod exists or failed, or at the create deadline
+ * ({@code resilience.create.deadline}, inside the plugin's timeout): pods not confirmed by then are answered as
+ * created and listed as pending, never as rejected (they may run). Every outcome is recorded in the decision log.
  */
 public final class NodeCreator {
 
@@ -44,9 +49,11 @@ public final class NodeCreator {
     private final FederationMetrics metrics;
     private final Clock clock;
     private final RequestLog requests = new RequestLog(10_000);
+    private final DecisionLog decisions;
 
     public NodeCreator(FederationConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
-                       PodLauncher launcher, FederationMetrics metrics, Clock clock) {
+                       PodLauncher launcher, FederationMetrics metrics, Clock clock, DecisionLog decisions) {
+        this.decisions = decisions;
         this.config = config;
         this.registry = registry;
         this.placement = placement;
@@ -76,9 +83,10 @@ public final class NodeCreator {
             return claim.answer().thenApply(CreateOutcome::asReplay);
         }
         CompletableFuture<CreateOutcome> answer = claim.answer();
+        long deadline = System.nanoTime() + config.resilience().create().deadline().toNanos();
         try {
             Placed placed = place(request);
-            launch(placed).whenComplete((outcome, err) -> {
+            launch(placed, deadline).whenComplete((outcome, err) -> {
                 if (err != null) {
                     requests.forget(request.requestId());
                     metrics.createRequest(poolName, "failed");
@@ -130,34 +138,45 @@ public final class NodeCreator {
         return placed;
     }
 
-    private CompletionStage<CreateOutcome> launch(Placed placed) {
-        List<CompletableFuture<Optional<String>>> all = new ArrayList<>();
+    private CompletionStage<CreateOutcome> launch(Placed placed, long deadline) {
+        List<CompletableFuture<PodLauncher.Launched>> all = new ArrayList<>();
+        Duration attempt = config.resilience().create().attemptTimeout();
         for (NodeRecord node : placed.nodes()) {
-            all.add(launcher.launch(node, placed.pool(), new TreeMap<>(placed.request().tags())).toCompletableFuture());
+            all.add(launcher.launch(node, placed.pool(), new TreeMap<>(placed.request().tags()), attempt, deadline)
+                    .toCompletableFuture()
+                    // still under way at the deadline: answered as pending (the launch goes on and settles the node)
+                    .completeOnTimeout(PodLauncher.Launched.UNKNOWN, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
         }
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenApply(v -> {
             List<String> created = new ArrayList<>();
+            List<String> pending = new ArrayList<>();
             List<String> failures = new ArrayList<>();
             for (int i = 0; i < all.size(); i++) {
-                Optional<String> failure = all.get(i).join();
-                if (failure.isEmpty()) {
+                PodLauncher.Launched launched = all.get(i).join();
+                if (launched.failure() == null) {
                     created.add(placed.nodes().get(i).id());
+                    if (launched.unknown()) {
+                        pending.add(placed.nodes().get(i).id());
+                    }
                 } else {
-                    failures.add(failure.get());
+                    failures.add(launched.failure());
                 }
             }
             Rejection rejected = failures.isEmpty() ? placed.rejected() : placed.rejected().plus(failures.size(),
                     "unavailable", failures.size() + " pod(s) could not be created: " + failures.get(0));
-            LOG.info("request {}: {} {} created {} ({}), rejected {}{}", placed.request().requestId(),
+            LOG.info("request {}: {} {} created {} ({}){}, rejected {}{}", placed.request().requestId(),
                     placed.request().count(), placed.pool().rayNodeType(), created.size(),
-                    byMember(placed.nodes(), created), rejected.count(),
-                    rejected.count() > 0 ? " (" + rejected.reason() + ": " + rejected.message() + ")" : "");
-            return new CreateOutcome(placed.request().requestId(), created, rejected, false);
+                    byMember(placed.nodes(), created), pending.isEmpty() ? "" : ", of which pending " + pending.size(),
+                    rejected.count(), rejected.count() > 0 ? " (" + rejected.reason() + ": " + rejected.message() + ")" : "");
+            return new CreateOutcome(placed.request().requestId(), created, rejected, false, pending);
         });
     }
 
     private void count(Placed placed, CreateOutcome outcome) {
         String pool = placed.pool().name();
+        decisions.created(pool, placed.pool().rayNodeType(), placed.pool().strategy().name(), placed.request().count(),
+                placed.nodes(), outcome.created(), outcome.rejected().count(), outcome.rejected().reason(),
+                outcome.rejected().message());
         metrics.createRequest(pool, outcome.rejected().count() == 0 ? "created"
                 : outcome.created().isEmpty() ? "rejected" : "partial");
         byMember(placed.nodes(), outcome.created()).forEach((m, k) -> metrics.placed(pool, m, k));
@@ -166,12 +185,13 @@ public final class NodeCreator {
         }
     }
 
-    private static Map<String, Integer> byMember(List<NodeRecord> placed, List<String> created) {
+    /** Created nodes per member, where they are now (a node of unknown fate may have moved). */
+    private Map<String, Integer> byMember(List<NodeRecord> placed, List<String> created) {
         Map<String, Integer> out = new TreeMap<>();
         Set<String> ok = new HashSet<>(created);
         for (NodeRecord n : placed) {
             if (ok.contains(n.id())) {
-                out.merge(n.member(), 1, Integer::sum);
+                out.merge(registry.get(n.id()).map(NodeRecord::member).orElse(n.member()), 1, Integer::sum);
             }
         }
         return out;

@@ -1,9 +1,12 @@
 package dev.rayfederation.sidecar.provision;
 
+import dev.rayfederation.sidecar.antray.WorkerMembership;
+import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRecord.Phase;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
+import dev.rayfederation.sidecar.registry.NodeStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +16,8 @@ import java.util.Optional;
 
 /**
  * Terminates nodes at Ray's request: they leave the snapshot at once and their pods are deleted, retried until
- * done (also across a member outage). Terminating a node that is already gone is a harmless no-op.
+ * done (also across a member outage). Terminating a node that is already gone is a harmless no-op. A worker that
+ * belongs to an ant-ray virtual cluster leaves it before its pod is deleted ({@link WorkerMembership}).
  */
 public final class NodeTerminator {
 
@@ -22,11 +26,20 @@ public final class NodeTerminator {
     private final NodeRegistry registry;
     private final PodDeleter deleter;
     private final FederationMetrics metrics;
+    private final DecisionLog decisions;
+    private final WorkerMembership membership;
 
-    public NodeTerminator(NodeRegistry registry, PodDeleter deleter, FederationMetrics metrics) {
+    public NodeTerminator(NodeRegistry registry, PodDeleter deleter, FederationMetrics metrics, DecisionLog decisions) {
+        this(registry, deleter, metrics, decisions, WorkerMembership.NONE);
+    }
+
+    public NodeTerminator(NodeRegistry registry, PodDeleter deleter, FederationMetrics metrics, DecisionLog decisions,
+                          WorkerMembership membership) {
         this.registry = registry;
         this.deleter = deleter;
         this.metrics = metrics;
+        this.decisions = decisions;
+        this.membership = membership;
     }
 
     /** The answer to a terminate request. */
@@ -36,6 +49,7 @@ public final class NodeTerminator {
     public TerminateOutcome terminate(List<String> ids) {
         List<String> terminating = new ArrayList<>();
         List<String> unknown = new ArrayList<>();
+        List<NodeRecord> ended = new ArrayList<>();
         for (String id : ids) {
             Optional<NodeRecord> before = registry.get(id);
             if (before.isEmpty()) {
@@ -48,13 +62,16 @@ public final class NodeTerminator {
             }
             terminating.add(id);
             NodeRecord was = before.get();
+            ended.add(was);
             registry.update(id, r -> r.withPhase(Phase.TERMINATING));
-            if (was.phase() == Phase.POD) {
-                deleter.deleteNode(was);
+            if (was.phase() == Phase.POD || NodeStatus.OUTCOME_UNKNOWN.equals(was.status())) {
+                // a create of unknown outcome is over (nobody will hear its answer): its pod, if any, goes too
+                membership.beforeDelete(was, () -> deleter.deleteNode(was));
             }
             // CREATING: the launcher sees TERMINATING when the create completes and deletes the pod
         }
         metrics.terminations(terminating.size(), unknown.size());
+        decisions.terminated(ended);
         if (!terminating.isEmpty()) {
             LOG.info("terminating {} node(s){}", terminating.size(), unknown.isEmpty() ? "" : ", unknown " + unknown);
         }

@@ -1,6 +1,7 @@
 package dev.rayfederation.sidecar.provision;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.config.FederationConfig.Replacement;
@@ -52,6 +53,7 @@ public final class Replacer {
     private final FederationMetrics metrics;
     private final Replacement policy;
     private final Clock clock;
+    private final DecisionLog decisions;
 
     /** A worker that could not be moved: why it got stuck, on which member, and when to try again. */
     private record Stuck(String member, String why, Instant nextAttempt) {
@@ -61,7 +63,8 @@ public final class Replacer {
 
     public Replacer(FederationConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
                     CapacityBackoff backoff, PodLauncher launcher, PodDeleter deleter, FederationMetrics metrics,
-                    Clock clock) {
+                    Clock clock, DecisionLog decisions) {
+        this.decisions = decisions;
         this.config = config;
         this.registry = registry;
         this.placement = placement;
@@ -87,7 +90,8 @@ public final class Replacer {
             Set<String> stillStuck = new HashSet<>();
             for (NodeRecord n : registry.all()) {
                 if (!n.live() || staleMembers.contains(n.member()) || RayTags.STATUS_UP_TO_DATE.equals(n.status())
-                        || RayTags.STATUS_UPDATE_FAILED.equals(n.status())) {
+                        || RayTags.STATUS_UPDATE_FAILED.equals(n.status())
+                        || NodeStatus.OUTCOME_UNKNOWN.equals(n.status())) { // settled by UnknownFates, not moved
                     continue;
                 }
                 String why = whyStuck(n, now);
@@ -155,6 +159,7 @@ public final class Replacer {
         }
         stuck.remove(node.id());
         metrics.replaced(node.pool(), node.member());
+        decisions.replaced(node, moved.member(), why);
         LOG.info("re-placing node {} from {} to {}: {} ({} backs off {}s for pool {})", node.id(), node.member(),
                 moved.member(), why, node.member(), off.pause().toSeconds(), node.pool());
         deleter.deleteOrphan(node.member(), node.podName());

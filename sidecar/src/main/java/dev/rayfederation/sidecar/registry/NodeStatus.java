@@ -14,6 +14,11 @@ public final class NodeStatus {
     public static final String IMAGE_PULL = "pending: image-pull";
     public static final String STARTING = "pending: starting";
     public static final String RE_PLACING = "pending: re-placing";
+    /**
+     * A create was sent and never answered: the pod may exist. The node stays listed (Ray does not launch another
+     * in its place) until the member confirms the pod (adopted) or its absence (forgotten).
+     */
+    public static final String OUTCOME_UNKNOWN = "pending: outcome-unknown";
 
     private NodeStatus() {
     }
@@ -49,6 +54,12 @@ public final class NodeStatus {
     }
 
     /** {@code r} updated with what its pod reports now: status, IP, binding and reason. */
+    /** The reason shown with {@link #OUTCOME_UNKNOWN}. */
+    public static String outcomeUnknownReason(String member, String what) {
+        return "create outcome unknown: member " + member + " did not answer (" + what + "); listed until " + member
+                + " confirms the pod or its absence";
+    }
+
     public static NodeRecord observe(NodeRecord r, WorkerPod pod) {
         return r.withObserved(of(pod), pod.podIp(), pod.bound(), reason(pod));
     }

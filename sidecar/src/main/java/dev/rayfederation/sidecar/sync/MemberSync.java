@@ -119,7 +119,7 @@ public final class MemberSync {
             }
             NodeRecord rec = known.get();
             if (!rec.member().equals(member) || !rec.podName().equals(pod.podName())) {
-                if (rec.phase() == Phase.POD && !pod.deleting()) {
+                if (rec.live() && !pod.deleting()) { // a pod, or a create under way elsewhere (moved after no answer)
                     LOG.warn("node {} has a second pod {} in {} (known in {}); deleting the second",
                             pod.nodeId(), pod.podName(), member, rec.member());
                     deleter.deleteOrphan(member, pod.podName());
