@@ -1,6 +1,7 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
 import dev.rayfederation.k8s.resilience.CallRefusedException;
 import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -68,9 +69,12 @@ final class CallGuard implements AutoCloseable {
         IDEMPOTENT
     }
 
-    /** @param deadline System.nanoTime() after which no retry starts (Long.MAX_VALUE: none) */
+    /**
+     * @param deadline       System.nanoTime() after which no retry starts (Long.MAX_VALUE: none)
+     * @param countsSuccess  whether a success counts in the breakers' windows (a probe's counts only as a trial call)
+     */
     private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result, Duration attemptTimeout,
-                           long deadline) {
+                           long deadline, boolean countsSuccess) {
     }
 
     private final String member;
@@ -150,7 +154,7 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        attempt(new Call<>(op, retry, action, result, perAttempt, deadline), 1);
+        attempt(new Call<>(op, retry, action, result, perAttempt, deadline, true), 1);
         return result;
     }
 
@@ -167,7 +171,11 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE);
+        // A probe's success counts only as a half-open breaker's trial call: counted always, a probe every second would
+        // dilute the failure rate of the member's real calls (creates timing out behind an API server that still
+        // answers /version would never open the breaker). Its failures always count.
+        boolean trial = breakers.stream().anyMatch(b -> b.status().state() == BreakerStatus.State.HALF_OPEN);
+        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE, trial);
         boolean open = breakers.stream().anyMatch(Breaker::isOpen);
         boolean permitted = !open && acquireBreakers(op) == null;
         AtomicBoolean settled = new AtomicBoolean();
@@ -365,7 +373,13 @@ final class CallGuard implements AutoCloseable {
         }
         if (recorded.compareAndSet(false, true)) {
             switch (outcome) {
-                case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
+                case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> {
+                    if (call.countsSuccess()) {
+                        b.recordSuccess(nanos);
+                    } else {
+                        b.releasePermission();
+                    }
+                });
                 case MEMBER_FAILURE -> {
                     String what = describe(failure);
                     for (Breaker b : breakers) {

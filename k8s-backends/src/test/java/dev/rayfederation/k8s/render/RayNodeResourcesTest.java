@@ -63,7 +63,7 @@ class RayNodeResourcesTest {
         assertThat(r.resources()).containsExactly(entry("CPU", 8L), entry("GPU", 2L), entry("memory", 34_359_738_368L),
                 entry("pool-gpu", 1L), entry("slots", 100L));
         assertThat(r.rayStartFlags()).containsExactly("--num-cpus=8", "--num-gpus=2", "--memory=34359738368",
-                "--resources={\"pool-gpu\":1,\"slots\":100}", "--labels=ray-federation.io/virtual-cluster=vc-a,team=search");
+                "--resources={\"pool-gpu\":1,\"slots\":100}", "--labels={\"ray-federation.io/virtual-cluster\":\"vc-a\",\"team\":\"search\"}");
     }
 
     @Test
@@ -72,7 +72,7 @@ class RayNodeResourcesTest {
 
         assertThat(r.resources()).containsOnlyKeys("memory");
         assertThat(r.rayStartFlags()).containsExactly("--num-cpus=0", "--num-gpus=0", "--memory=4294967296",
-                "--labels=ray-federation.io/virtual-cluster=vc-a,team=search");
+                "--labels={\"ray-federation.io/virtual-cluster\":\"vc-a\",\"team\":\"search\"}");
     }
 
     @Test
@@ -86,7 +86,7 @@ class RayNodeResourcesTest {
 
         assertThat(args).containsExactly("--address=10.0.0.1:6379", "--block", "--num-cpus=2", "--num-gpus=1",
                 "--memory=1500000000", "--resources={\"edge\":3}",
-                "--labels=ray-federation.io/virtual-cluster=vc-a,ray-federation.io/member=m1,team=search");
+                "--labels={\"ray-federation.io/virtual-cluster\":\"vc-a\",\"ray-federation.io/member\":\"m1\",\"team\":\"search\"}");
         assertThat(nodeType.resources()).isEqualTo(RayNodeResources.ofWorker(spec).resources());
         Map<String, String> workerLabels = new LinkedHashMap<>(RayStartCommand.rayLabels(spec));
         assertThat(workerLabels.remove("ray-federation.io/member")).isEqualTo("m1");

@@ -120,7 +120,7 @@ class WorkerPodRendererTest {
             assertThat(c.getCommand()).containsExactly("/bin/bash", "-lc");
             assertThat(c.getArgs()).containsExactly("ray start --address=10.0.0.12:6379 --block --num-cpus=8 --num-gpus=1"
                     + " --memory=34359738368 --resources='{\"pool-gpu-l4\":1}'"
-                    + " --labels=ray-federation.io/virtual-cluster=vc-inference,ray-federation.io/member=gcp-usc1,accelerator=l4");
+                    + " --labels='{\"ray-federation.io/virtual-cluster\":\"vc-inference\",\"ray-federation.io/member\":\"gcp-usc1\",\"accelerator\":\"l4\"}'");
         }
 
         @Test
@@ -273,7 +273,7 @@ class WorkerPodRendererTest {
             assertThat(WorkerPodRenderer.rayStartArgs(half)).containsExactly(
                     "--address=10.0.0.12:6379", "--block", "--num-cpus=2", "--num-gpus=0", "--memory=1073741824",
                     "--resources={\"a\":3,\"b\":2}",
-                    "--labels=ray-federation.io/virtual-cluster=vc-inference,ray-federation.io/member=gcp-usc1");
+                    "--labels={\"ray-federation.io/virtual-cluster\":\"vc-inference\",\"ray-federation.io/member\":\"gcp-usc1\"}");
         }
 
         @Test
