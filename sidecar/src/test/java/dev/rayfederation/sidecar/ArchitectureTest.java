@@ -26,7 +26,8 @@ class ArchitectureTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"placement", "provision", "registry", "sync", "federation", "config", "metrics"})
+    @ValueSource(strings = {"placement", "provision", "registry", "sync", "federation", "config", "metrics", "decisions",
+            "antray", "logging"})
     @DisplayName("The domain does not depend on the HTTP layer: nothing outside api/ imports it")
     void domainImportsNothingFromApi(String pkg) throws IOException {
         List<String> offenders = new ArrayList<>();

@@ -154,12 +154,12 @@ final class ConfigReader {
             item.rejectUnknownKeys(List.of("name", "quota", "antRay"));
             ConfigNode nameField = item.field("name");
             Optional<String> name = nameField.requiredString();
-            name.ifPresent(n -> {
-                Checks.valid(nameField, Names.checkObjectName(n));
-                Checks.unique(nameField, n, pathByName);
-            });
+            boolean unique = name.isPresent() && Checks.valid(nameField, Names.checkObjectName(name.get()))
+                    & Checks.unique(nameField, name.get(), pathByName);
             ResourceVector quota = ResourceValues.read(item.field("quota"), ResourceValues.Use.QUOTA);
-            FederationConfig.AntRayCluster antRay = AntRayReader.virtualCluster(item.field("antRay"), name.orElse(null), pathByAntRayId);
+            // a name already reported as a duplicate is not reported again as a duplicate ant-ray id
+            FederationConfig.AntRayCluster antRay = AntRayReader.virtualCluster(item.field("antRay"),
+                    unique ? name.get() : null, pathByAntRayId);
             result.add(new VirtualCluster(name.orElse(null), quota, antRay));
         }
         return result;
