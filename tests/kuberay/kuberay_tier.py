@@ -318,6 +318,10 @@ def install_case(kube, version, mode, autoscaler, result):
     if not c.that(r.returncode == 0, f"helm install failed:\n{r.stderr[-1500:]}"):
         return
     c.that("unknown field" not in r.stderr, f"the API server dropped fields: {r.stderr}")
+    if mode == "auto":
+        c.that(f"(provider external, {autoscaler}, mode {want})" in r.stdout
+               and (want == "kuberay" or "Mode auto chose rayStart: the RayCluster CRD in this cluster" in r.stdout),
+               f"the notes do not say that mode auto runs {want}, and why:\n{r.stdout[:800]}")
     kube.helm("install", "home-member", str(MEMBER_CHART), "-n", ns, "--set", "memberName=home",
               "--set", "serviceAccount.create=false", "--set", f"serviceAccount.name={RELEASE}",
               "--set", f"serviceAccount.namespace={ns}", "--set", f"namespace.name={ns}-workers",
@@ -338,6 +342,35 @@ def install_case(kube, version, mode, autoscaler, result):
     c.that(not workers, f"KubeRay made worker pods: {[w['metadata']['name'] for w in workers]}")
     check_identity(c, kube, ns, want)
     result.outcome = "works" if mode != "auto" else f"works ({want})"
+
+
+# The smallest CRDs that make the API server serve the Prometheus Operator's two kinds (their schemas do not matter).
+PROMETHEUS_CRDS = "\n---\n".join(json.dumps({
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+    "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+             "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                 "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    for kind, plural in (("ServiceMonitor", "servicemonitors"), ("PrometheusRule", "prometheusrules")))
+
+
+def prometheus_case(kube, result):
+    """ServiceMonitor and PrometheusRule are left out where the cluster lacks their kinds, and installed where not."""
+    c = Checks(result)
+    monitoring = ["--set", "serviceMonitor.enabled=true", "--set", "monitoring.prometheusRule.enabled=true"]
+    r = kube.helm("install", RELEASE, str(CHART), "-n", "monitoring-absent", "--create-namespace", *monitoring, check=False)
+    c.that(r.returncode == 0 and "(no ServiceMonitor: this cluster has no monitoring.coreos.com/v1 ServiceMonitor" in r.stdout
+           and "(no PrometheusRule:" in r.stdout,
+           f"without the Prometheus Operator's CRDs helm install must succeed and say what it left out: {r.stderr[-600:]}")
+    kube.kubectl("apply", "-f", "-", stdin=PROMETHEUS_CRDS)
+    kube.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com",
+                 "crd/prometheusrules.monitoring.coreos.com", "--timeout=60s")
+    r = kube.helm("install", RELEASE, str(CHART), "-n", "monitoring-present", "--create-namespace", *monitoring, check=False)
+    c.that(r.returncode == 0, f"helm install with the Prometheus Operator's CRDs failed: {r.stderr[-600:]}")
+    for kind in ("servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"):
+        c.that(kube.get(kind, RELEASE, "-n", "monitoring-present") is not None, f"no {kind} {RELEASE} where the kind is served")
+    result.outcome = "left out without the CRDs, installed with them"
 
 
 EXAMPLES = {"raycluster-ray-start.yaml": "rayStart", "raycluster-kuberay-autoscaler.yaml": "kuberay"}
@@ -367,6 +400,19 @@ def example_case(kube, version, example, result):
 
 # -------------------------------------------------------------------------------------------- run and report
 
+def run_case(result, case):
+    """Runs one test case; any failure, expected or not, is the case's, and the next case still runs."""
+    started = time.monotonic()
+    try:
+        case(result)
+    except (AssertionError, subprocess.CalledProcessError, KeyError, StopIteration, ValueError) as e:
+        result.problems.append(f"{type(e).__name__}: {e}")
+    result.seconds = time.monotonic() - started
+    log(f"{'ok  ' if not result.problems else 'FAIL'} {result.name}: {result.outcome or '-'}"
+        + "".join(f"\n      {p}" for p in result.problems))
+    return result
+
+
 def run_version(kube, version, log_dir, results):
     started = time.monotonic()
     build = subprocess.run([str(ROOT / "scripts" / "lib" / "kuberay-operator"), version], stdout=subprocess.PIPE, text=True)
@@ -383,16 +429,7 @@ def run_version(kube, version, log_dir, results):
                  for mode in MODES for autoscaler in AUTOSCALERS]
         cases += [(f"examples/{e}", lambda r, e=e: example_case(kube, version, e, r)) for e in EXAMPLES]
         for column, case in cases:
-            result = Result(f"KubeRay {version}: {column}", version, column)
-            started = time.monotonic()
-            try:
-                case(result)
-            except (AssertionError, subprocess.CalledProcessError, KeyError, StopIteration, ValueError) as e:
-                result.problems.append(f"{type(e).__name__}: {e}")
-            result.seconds = time.monotonic() - started
-            results.append(result)
-            log(f"{'ok  ' if not result.problems else 'FAIL'} {result.name}: {result.outcome or '-'}"
-                + "".join(f"\n      {p}" for p in result.problems))
+            results.append(run_case(Result(f"KubeRay {version}: {column}", version, column), case))
         # the next version's operator must not inherit this one's clusters
         kube.kubectl("delete", "rayclusters", "--all", "--all-namespaces", "--wait=false")
 
@@ -414,7 +451,7 @@ TABLE_BEGIN, TABLE_END = "<!-- kuberay-tier table: begin -->", "<!-- kuberay-tie
 
 def compatibility_table(results):
     columns = [f"{m} {a}" for m in MODES for a in AUTOSCALERS] + [f"examples/{e}" for e in EXAMPLES]
-    versions = sorted({r.version for r in results}, key=semver)
+    versions = sorted({r.version for r in results if r.column in columns}, key=semver)
     cell = {(r.version, r.column): (r.outcome if not r.problems else "FAILED") for r in results}
     lines = ["| KubeRay | " + " | ".join(f"`{c}`" if c.startswith("examples/") else f"mode `{c.split()[0]}`, "
                                         f"autoscaler {c.split()[1]}" for c in columns) + " |",
@@ -430,7 +467,7 @@ def update_docs(results, kubernetes):
         raise SystemExit(f"{DOCS}: no {TABLE_BEGIN} ... {TABLE_END} markers to put the table between")
     head, rest = text.split(TABLE_BEGIN, 1)
     _, tail = rest.split(TABLE_END, 1)
-    versions = ",".join(sorted({r.version for r in results}, key=semver))
+    versions = ",".join(sorted({r.version for r in results if r.version != "any"}, key=semver))
     note = (f"Generated by `tests/kuberay/kuberay_tier.py --versions {versions} --update-docs` on "
             f"{time.strftime('%Y-%m-%d')} (Kubernetes {kubernetes}).")
     DOCS.write_text(f"{head}{TABLE_BEGIN}\n{compatibility_table(results)}\n\n{note}\n{TABLE_END}{tail}")
@@ -462,6 +499,8 @@ def main():
         kube.kubectl("create", "namespace", "ray")
         kube.kubectl("create", "serviceaccount", f"{RELEASE}-head", "-n", "ray")   # the examples' head pod runs as it
         log(f"home cluster ready in {state['startSeconds']} s; KubeRay versions {', '.join(versions)}")
+        results.append(run_case(Result("Prometheus Operator kinds", "any", "prometheus"),
+                                lambda r: prometheus_case(kube, r)))
         for version in versions:
             run_version(kube, version, member_dir / "logs", results)
     finally:
