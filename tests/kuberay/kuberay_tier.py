@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -425,11 +426,13 @@ def run_version(kube, version, log_dir, results):
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(Path(home) / "crd"))
     kube.kubectl("wait", "--for=condition=Established", "crd/rayclusters.ray.io", "--timeout=60s")
     with Operator(kube, version, home, log_dir):
-        cases = [(f"{mode} {autoscaler}", lambda r, m=mode, a=autoscaler: install_case(kube, version, m, a, r))
-                 for mode in MODES for autoscaler in AUTOSCALERS]
-        cases += [(f"examples/{e}", lambda r, e=e: example_case(kube, version, e, r)) for e in EXAMPLES]
-        for column, case in cases:
-            results.append(run_case(Result(f"KubeRay {version}: {column}", version, column), case))
+        installs = [(f"{mode} {autoscaler}", lambda r, m=mode, a=autoscaler: install_case(kube, version, m, a, r))
+                    for mode in MODES for autoscaler in AUTOSCALERS]
+        examples = [(f"examples/{e}", lambda r, e=e: example_case(kube, version, e, r)) for e in EXAMPLES]
+        # the installs use a namespace each and wait mostly on helm, the API server and the operator: run a few at once
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results += pool.map(lambda c: run_case(Result(f"KubeRay {version}: {c[0]}", version, c[0]), c[1]), installs)
+        results += [run_case(Result(f"KubeRay {version}: {column}", version, column), case) for column, case in examples]
         # the next version's operator must not inherit this one's clusters
         kube.kubectl("delete", "rayclusters", "--all", "--all-namespaces", "--wait=false")
 
