@@ -495,6 +495,7 @@ def main():
     started = time.monotonic()
     results = []
     try:
+        # kube-member binds its own sidecar account in --namespace; rf-member keeps it apart from every namespace here
         state = json.loads(subprocess.run(
             [str(ROOT / "scripts" / "lib" / "kube-member"), "start", "home", str(member_dir), "--namespace", "rf-member"],
             stdout=subprocess.PIPE, text=True, check=True).stdout)
