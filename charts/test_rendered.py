@@ -174,7 +174,7 @@ def check_token(rendered):
     fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
     rc = objs[("RayCluster", "ray-cluster")]
     check(fed["api"] == {"listen": "127.0.0.1:8765"} and not any(k == "Secret" for k, _ in objs)
-          and "token" not in yaml.safe_dump(head_pod(rc)["volumes"]) and "--token-file" not in " ".join(
+          and "ray-federation-token" not in {v["name"] for v in head_pod(rc)["volumes"]} and "--token-file" not in " ".join(
               rc["spec"]["autoscalerOptions"]["args"]),
           f"token: api.token.enabled=false must drop the token everywhere: {fed['api']}")
 
@@ -292,7 +292,7 @@ def env_source(env, name):
     return None
 
 
-def check_head_identity(name, monitor_env, head_env, gen, version):
+def check_head_identity(name, monitor_env, head_env, gen):
     """The plugin lists the head as the node the head raylet reports (node-provider README: the head node)."""
     check((gen.get("--head-ip"), gen.get("--head-node-id")) == ("${RAY_FEDERATION_HEAD_IP}", "${RAY_FEDERATION_HEAD_POD_NAME}"),
           f"{name}: the generator's --head-ip / --head-node-id are {gen.get('--head-ip')} / {gen.get('--head-node-id')}")
@@ -301,11 +301,12 @@ def check_head_identity(name, monitor_env, head_env, gen, version):
     check(env_source(monitor_env, "RAY_FEDERATION_HEAD_IP") == "status.podIP"
           and env_source(monitor_env, "RAY_FEDERATION_HEAD_POD_NAME") == "metadata.name",
           f"{name}: the container running Ray's monitor lacks the head's IP or name: {monitor_env}")
-    if version == "v2":
-        check(env_source(head_env, "RAY_CLOUD_INSTANCE_ID") == "metadata.name",
-              f"{name}: v2 needs RAY_CLOUD_INSTANCE_ID=<head pod name> on ray-head: {head_env}")
-        check(env_source(head_env, "RAY_NODE_TYPE_NAME") == gen.get("--head-node-type") == "headgroup",
-              f"{name}: v2 needs RAY_NODE_TYPE_NAME={gen.get('--head-node-type')} (KubeRay's headgroup) on ray-head: {head_env}")
+    # v2 matches the head by RAY_CLOUD_INSTANCE_ID and RAY_NODE_TYPE_NAME, which KubeRay (1.4+) sets on ray-head
+    # itself: the chart must not set them again (the API server warns that the second hides the first)
+    for var in ("RAY_CLOUD_INSTANCE_ID", "RAY_NODE_TYPE_NAME"):
+        check(env_source(head_env, var) is None, f"{name}: ray-head sets {var}, which KubeRay sets already: {head_env}")
+    names = [e["name"] for e in head_env]
+    check(len(names) == len(set(names)), f"{name}: duplicate env names on ray-head: {names}")
 
 
 def check_full_generator(name, gen, auto_path):
@@ -339,8 +340,7 @@ def check_rayclusters(rendered):
     check(opts["version"] == "v2", "kuberay: autoscalerOptions.version must follow autoscaler.version")
     check(spec["workerGroupSpecs"] == [], "kuberay: the RayCluster must have no KubeRay worker groups")
     check_pod_wiring("kuberay", head_pod(rc), fed, auto_path, opts["volumeMounts"], opts.get("env", []))
-    check_head_identity("kuberay", opts.get("env", []), container(head_pod(rc), "ray-head").get("env", []), gen,
-                        FULL_VALUES["autoscaler"]["version"])
+    check_head_identity("kuberay", opts.get("env", []), container(head_pod(rc), "ray-head").get("env", []), gen)
     check("command" not in container(head_pod(rc), "ray-head")
           and "ray.io/overwrite-container-cmd" not in (rc["metadata"].get("annotations") or {}),
           "kuberay: KubeRay must keep generating the ray-head command")
@@ -352,7 +352,8 @@ def check_rayclusters(rendered):
     check(spec["enableInTreeAutoscaling"] is False and "autoscalerOptions" not in spec, "rayStart: in-tree autoscaling must be off")
     check(spec["headGroupSpec"]["rayStartParams"].get("autoscaling-config") == auto_path,
           "rayStart: rayStartParams.autoscaling-config must point at the mounted config")
-    check({"name": "RAY_enable_autoscaler_v2", "value": "1"} in head.get("env", []), "rayStart: v2 must be enabled on the head")
+    check(env_source(head.get("env", []), "RAY_enable_autoscaler_v2") is None,
+          "rayStart: KubeRay 1.5+ refuses RAY_enable_autoscaler_v2 in ray-head's env without in-tree autoscaling")
     check({"name": "PYTHONPATH", "value": "/opt/ray-federation/python"} in head.get("env", []),
           "rayStart: with plugin.source sidecarImage the head must import the copied plugin")
     script = " ".join(head.get("command", []) + head.get("args", []))
@@ -362,12 +363,12 @@ def check_rayclusters(rendered):
     check(script.find(GENERATOR) < script.find('eval "$KUBERAY_GEN_RAY_START_CMD"') and "|| exit 1" in script
           and "ulimit -n 65536" in script,
           f"rayStart: ray-head must generate the config, then run KubeRay's ray start line: {script}")
+    check(-1 < script.find("export RAY_enable_autoscaler_v2=1;") < script.find('eval "$KUBERAY_GEN_RAY_START_CMD"'),
+          f"rayStart: v2 must be switched on in the shell that runs ray start: {script}")
     check_full_generator("rayStart", gen, auto_path)
     no_ray_resources_in_the_chart(objects(rendered, "fed-full-raycluster-raystart"), "rayStart")
     check_pod_wiring("rayStart", pod, fed, auto_path, head["volumeMounts"], head.get("env", []))
-    check_head_identity("rayStart", head.get("env", []), head.get("env", []), gen, FULL_VALUES["autoscaler"]["version"])
-    names = [e["name"] for e in head.get("env", [])]
-    check(len(names) == len(set(names)), f"rayStart: duplicate env names on ray-head: {names}")
+    check_head_identity("rayStart", head.get("env", []), head.get("env", []), gen)
 
     objs = objects(rendered, "fed-open-api")
     fed = data_yaml(objs, ("ConfigMap", "ray-federation-config"), "federation.yaml")
@@ -382,11 +383,69 @@ def check_kuberay_values(rendered):
     check("log-volume" in names and "ray-federation-config" in names, f"ray-cluster values: volumes {names}")
     check(values["enableInTreeAutoscaling"] is True and "args" in values["autoscalerOptions"],
           "ray-cluster values: autoscalerOptions with args expected in mode kuberay")
-    check(values["serviceAccountName"] == "ray-federation", "ray-cluster values: serviceAccountName")
+    check(values["serviceAccountName"] == "ray-federation-head", "ray-cluster values: serviceAccountName")
     gen = generator_options(" ".join(values["autoscalerOptions"]["args"])) or {}
     check_full_generator("ray-cluster values", gen, "/etc/ray-autoscaler/autoscaling.yaml")
-    check_head_identity("ray-cluster values", values["autoscalerOptions"].get("env", []), values.get("containerEnv", []), gen,
-                        FULL_VALUES["autoscaler"]["version"])
+    check_head_identity("ray-cluster values", values["autoscalerOptions"].get("env", []), values.get("containerEnv", []), gen)
+    native = yaml.safe_load((rendered / "fed-kuberay-values-native.txt").read_text())["head"]
+    check("sidecarContainers" not in native and [(c["name"], c.get("restartPolicy")) for c in native["initContainers"]]
+          == [("ray-federation-plugin", None), ("ray-federation", "Always")],
+          f"ray-cluster values (native): the sidecar must be the last init container, restartPolicy Always: {native}")
+
+
+SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def check_identities(rendered):
+    """The head pod runs as <release>-head (KubeRay binds its autoscaler Role there); the sidecar alone mounts its own
+    ServiceAccount's token, where in-cluster clients read it, and only when some member uses in-cluster credentials."""
+    objs = objects(rendered, "fed-defaults-raycluster")
+    accounts = {n: o for (k, n), o in objs.items() if k == "ServiceAccount"}
+    check(sorted(accounts) == ["ray-federation", "ray-federation-head"]
+          and all(o.get("automountServiceAccountToken") is False for o in accounts.values()),
+          f"identities: two ServiceAccounts without automounted tokens expected: {accounts}")
+    pod = head_pod(objs[("RayCluster", "ray-cluster")])
+    check(pod["serviceAccountName"] == "ray-federation-head", f"identities: the head pod runs as {pod['serviceAccountName']}")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    holders = sorted(c["name"] for c in pod["containers"] + pod.get("initContainers", [])
+                     if any(m["mountPath"] == SA_TOKEN_DIR for m in c.get("volumeMounts", [])))
+    check(holders == ["ray-federation"], f"identities: only the sidecar may mount a ServiceAccount token: {holders}")
+    sources = volumes.get("ray-federation-identity", {}).get("projected", {}).get("sources", [])
+    check([(s["secret"]["name"], s["secret"].get("optional"), sorted(i["key"] for i in s["secret"]["items"])) for s in sources]
+          == [("ray-federation-token", True, ["ca.crt", "namespace", "token"])],
+          f"identities: the sidecar's token must come from ray-federation-member's Secret ray-federation-token: {sources}")
+    rc = objects(rendered, "fed-full-raycluster-kuberay")[("RayCluster", "prod")]
+    check("ray-federation-identity" not in {v["name"] for v in head_pod(rc)["volumes"]},
+          "identities: every member of the full example has a kubeconfig, yet the sidecar mounts a ServiceAccount token")
+
+
+def check_native_sidecar(rendered):
+    """nativeSidecar: the sidecar becomes the last init container with restartPolicy Always (restarted even when KubeRay
+    gives the head pod restartPolicy Never); offline `auto` keeps a regular container."""
+    rc = objects(rendered, "fed-full-raycluster-kuberay-native")[("RayCluster", "prod")]
+    pod = head_pod(rc)
+    init = [(c["name"], c.get("restartPolicy")) for c in pod.get("initContainers", [])]
+    check(init == [("ray-federation-plugin", None), ("ray-federation", "Always")], f"native: init containers {init}")
+    check([c["name"] for c in pod["containers"]] == ["ray-head"], f"native: containers {[c['name'] for c in pod['containers']]}")
+    offline = head_pod(objects(rendered, "fed-full-raycluster-kuberay")[("RayCluster", "prod")])
+    check([c["name"] for c in offline["containers"]] == ["ray-head", "ray-federation"]
+          and all("restartPolicy" not in c for c in offline.get("initContainers", [])),
+          "native: helm template with nativeSidecar auto must keep a regular sidecar container")
+
+
+def check_mode_resolution(rendered):
+    """autoscaler.mode auto: rayStart where kubeRay.version is older than 1.7.0, else kuberay."""
+    for render, want in (("fed-defaults-raycluster", "kuberay"), ("fed-auto-kuberay-1.7", "kuberay"),
+                         ("fed-auto-kuberay-1.6", "rayStart")):
+        rc = next(o for (k, _), o in objects(rendered, render).items() if k == "RayCluster")
+        got = "kuberay" if rc["spec"]["enableInTreeAutoscaling"] else "rayStart"
+        check(got == want and (("autoscalerOptions" in rc["spec"]) == (want == "kuberay")),
+              f"mode auto: {render} runs the autoscaler in mode {got}, expected {want}")
+    notes = (rendered / "fed-notes-auto-1.6.txt").read_text()
+    check("Mode auto chose rayStart: kubeRay.version is 1.6.0" in notes, "mode auto: the NOTES do not say why rayStart was chosen")
+    kinds = {k for k, _ in objects(rendered, "fed-monitoring-no-crds-offline")}
+    check({"ServiceMonitor", "PrometheusRule"} <= kinds,
+          f"monitoring: helm template cannot see the cluster and must render what the values ask for: {kinds}")
 
 
 def rules(role):
@@ -460,7 +519,7 @@ def check_notes(rendered):
 def main():
     rendered = pathlib.Path(sys.argv[1])
     for group in (check_defaults, check_token, check_network_policy, check_full, check_rayclusters, check_kuberay_values,
-                  check_member, check_notes):
+                  check_identities, check_native_sidecar, check_mode_resolution, check_member, check_notes):
         try:
             group(rendered)
         except Exception as e:  # a missing object or key is a failure of that group, not a crash

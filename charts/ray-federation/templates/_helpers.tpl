@@ -6,12 +6,13 @@ Public helpers (meant to be included, also by people who embed this chart):
   ray-federation.volumes               the volumes that container and the autoscaler need (list items)
   ray-federation.autoscalerVolumeMounts  mounts for whichever container runs Ray's monitor (list items)
   ray-federation.autoscalerEnv         env for that container (list items)
-  ray-federation.headRayEnv            env of the ray-head container for autoscaler v2 (list items; may be empty)
   ray-federation.pluginInitContainer   init container copying the plugin from the sidecar image (list item; may be empty)
   ray-federation.monitorCommand        command + args running Ray's monitor with our config (mode kuberay)
   ray-federation.headCommand           command + args of the ray-head container (mode rayStart)
   ray-federation.generateConfig        the shell command that generates autoscaling.yaml from the sidecar
   ray-federation.kubeRayHeadValues     the `head:` block for KubeRay's ray-cluster chart
+  ray-federation.mode                  the autoscaler mode in effect (autoscaler.mode with auto resolved)
+  ray-federation.nativeSidecar         "true" when the sidecar runs as a native sidecar (an init container)
 */}}
 
 {{/* Prefix of every object name: fullnameOverride or the release name. */}}
@@ -27,8 +28,97 @@ Public helpers (meant to be included, also by people who embed this chart):
 {{- printf "%s-management" (include "ray-federation.fullname" .) -}}
 {{- end -}}
 
+{{/* The sidecar's identity in the home cluster (bound by ray-federation-member); no pod runs as it. */}}
 {{- define "ray-federation.serviceAccountName" -}}
 {{- default (include "ray-federation.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* The Secret holding that ServiceAccount's token (made by ray-federation-member with tokenSecret.create). */}}
+{{- define "ray-federation.serviceAccountTokenSecret" -}}
+{{- default (printf "%s-token" (include "ray-federation.serviceAccountName" .)) .Values.serviceAccount.tokenSecret -}}
+{{- end -}}
+
+{{/* The head pod's ServiceAccount: KubeRay binds its autoscaler Role to it in mode kuberay. */}}
+{{- define "ray-federation.headServiceAccountName" -}}
+{{- default (printf "%s-head" (include "ray-federation.fullname" .)) .Values.serviceAccount.headName -}}
+{{- end -}}
+
+{{/* "true" when some member is reached with in-cluster credentials (no kubeconfig Secret), else empty. */}}
+{{- define "ray-federation.hasInClusterMember" -}}
+{{- range $m := .Values.members -}}
+{{- if not (default dict $m.kubeconfig).secretName -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when helm renders against a cluster (install, upgrade, --dry-run=server), else empty (helm template,
+lint, client dry-runs): only then do lookup and .Capabilities describe the cluster the objects go to. Listing
+Services in the release namespace needs no more rights than installing the chart does.
+*/}}
+{{- define "ray-federation.clusterVisible" -}}
+{{- if lookup "v1" "Service" .Release.Namespace "" -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Whether KubeRay's RayCluster has spec.autoscalerOptions.command/args (KubeRay 1.7.0+), which mode kuberay
+needs: older CRDs prune them silently. "yes", "no", or empty when unknown. From kubeRay.version when set,
+else from the RayCluster CRD in the cluster (helm install), else unknown (helm template).
+*/}}
+{{- define "ray-federation.autoscalerCommandSupported" -}}
+{{- $version := toString .Values.kubeRay.version | trimPrefix "v" -}}
+{{- if $version -}}
+{{- ternary "yes" "no" (semverCompare ">=1.7.0-0" $version) -}}
+{{- else -}}
+{{- $crd := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" "rayclusters.ray.io" -}}
+{{- if $crd -}}
+{{- $found := "no" -}}
+{{- range $v := (dig "spec" "versions" list $crd) -}}
+{{- if and (eq (toString $v.name) "v1") (dig "schema" "openAPIV3Schema" "properties" "spec" "properties" "autoscalerOptions" "properties" "command" "" $v) -}}
+{{- $found = "yes" -}}
+{{- end -}}
+{{- end -}}
+{{- $found -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where ray-federation.autoscalerCommandSupported got its answer, for messages. */}}
+{{- define "ray-federation.kubeRayVersionSource" -}}
+{{- if .Values.kubeRay.version -}}
+{{- printf "kubeRay.version is %s" (toString .Values.kubeRay.version) -}}
+{{- else -}}
+{{- print "the RayCluster CRD in this cluster (rayclusters.ray.io) has no spec.autoscalerOptions.command: KubeRay older than 1.7.0" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The autoscaler mode in effect: autoscaler.mode, with auto resolved (rayStart where KubeRay < 1.7.0). */}}
+{{- define "ray-federation.mode" -}}
+{{- if ne (toString .Values.autoscaler.mode) "auto" -}}
+{{- .Values.autoscaler.mode -}}
+{{- else -}}
+{{- ternary "rayStart" "kuberay" (eq (include "ray-federation.autoscalerCommandSupported" .) "no") -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the sidecar is a native sidecar (an init container with restartPolicy Always, Kubernetes 1.29+):
+nativeSidecar true, or auto against a cluster of 1.29 or newer. helm template's Kubernetes version is helm's
+own guess, not the cluster's, so auto renders a regular container there.
+*/}}
+{{- define "ray-federation.nativeSidecar" -}}
+{{- $native := .Values.nativeSidecar -}}
+{{- if eq (toString $native) "true" -}}true
+{{- else if and (eq (toString $native) "auto") (include "ray-federation.clusterVisible" .) (semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version) -}}true
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when an optional kind of the Prometheus Operator (argument: list . "ServiceMonitor") may be rendered:
+the cluster serves it, or helm cannot see the cluster (helm template renders what the values ask for).
+*/}}
+{{- define "ray-federation.servesKind" -}}
+{{- $ := index . 0 -}}
+{{- if or ($.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" (index . 1))) (not (include "ray-federation.clusterVisible" $)) -}}true{{- end -}}
 {{- end -}}
 
 {{/* metadata.name of the KubeRay RayCluster holding the head pod. */}}
@@ -260,6 +350,9 @@ otherwise render a broken pod or autoscaling config.
 {{- if and (eq (toString .Values.autoscaler.version) "v2") (ne (toString .Values.autoscaler.head.nodeType) "headgroup") -}}
 {{- $errors = append $errors (printf "autoscaler.head.nodeType: %q must be \"headgroup\" with autoscaler.version v2: KubeRay sets the head raylet's RAY_NODE_TYPE_NAME to the head pod's ray.io/group label (headgroup), and autoscaler v2 matches the head node by it" (toString .Values.autoscaler.head.nodeType)) -}}
 {{- end -}}
+{{- if and (eq (toString .Values.autoscaler.mode) "kuberay") (eq (include "ray-federation.autoscalerCommandSupported" .) "no") -}}
+{{- $errors = append $errors (printf "autoscaler.mode: kuberay needs KubeRay 1.7.0 or newer, whose RayCluster has spec.autoscalerOptions.command/args (older ones drop them, and KubeRay's own autoscaler would run without the plugin); %s. Use autoscaler.mode rayStart (or auto), or upgrade KubeRay" (include "ray-federation.kubeRayVersionSource" .)) -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n\nray-federation: invalid values:\n  - %s\n" (join "\n  - " $errors)) -}}
 {{- end -}}
@@ -384,11 +477,18 @@ python -m ray_federation.config
 {{- printf " -o %s" (include $q (include "ray-federation.autoscalingFile" .)) -}}
 {{- end -}}
 
-{{/* The sidecar container, one list item. */}}
+{{/*
+The sidecar container, one list item: for initContainers when ray-federation.nativeSidecar (then with
+restartPolicy Always), else for containers.
+*/}}
 {{- define "ray-federation.sidecarContainer" -}}
 - name: ray-federation
   image: {{ include "ray-federation.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
+  {{- if include "ray-federation.nativeSidecar" . }}
+  # a native sidecar: the kubelet restarts it whenever it exits, whatever the pod's restartPolicy
+  restartPolicy: Always
+  {{- end }}
   args:
     - --config
     - {{ include "ray-federation.configFile" . }}
@@ -460,6 +560,13 @@ python -m ray_federation.config
     {{- end }}
     - name: ray-federation-tmp
       mountPath: /tmp
+    {{- if include "ray-federation.hasInClusterMember" . }}
+    # the sidecar's own ServiceAccount token, where in-cluster clients look for it (the head pod's own
+    # ServiceAccount token is mounted nowhere)
+    - name: ray-federation-identity
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+    {{- end }}
 {{- end -}}
 
 {{/*
@@ -496,6 +603,23 @@ kubeconfig Secret into one directory: kubeconfigs/<member>/<key>.
 - name: ray-federation-tmp
   emptyDir:
     sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- if include "ray-federation.hasInClusterMember" . }}
+# the sidecar's ServiceAccount token (Secret made by ray-federation-member with tokenSecret.create); optional:
+# without it the pod still starts, and the in-cluster members report the sidecar unauthorized
+- name: ray-federation-identity
+  projected:
+    sources:
+      - secret:
+          name: {{ include "ray-federation.serviceAccountTokenSecret" . }}
+          optional: true
+          items:
+            - key: token
+              path: token
+            - key: ca.crt
+              path: ca.crt
+            - key: namespace
+              path: namespace
+{{- end }}
 # autoscaling.yaml, written at container start by ray-federation.generateConfig
 - name: ray-federation-autoscaling
   emptyDir:
@@ -539,24 +663,6 @@ head_ip and head_node_id refer to, and PYTHONPATH when the plugin is copied from
 {{- if eq .Values.autoscaler.plugin.source "sidecarImage" }}
 - name: PYTHONPATH
   value: {{ include "ray-federation.pluginDir" . }}
-{{- end }}
-{{- end -}}
-
-{{/*
-Env of the ray-head container for autoscaler v2 (empty for v1): the head raylet reports
-RAY_CLOUD_INSTANCE_ID and RAY_NODE_TYPE_NAME, and v2 matches them to the head node the plugin lists
-(provider.head_node_id, provider.head_node_type). KubeRay sets the same two variables to the same values
-(the pod's name, its ray.io/group label "headgroup"); stating them keeps the wiring explicit and
-working with KubeRay versions that do not.
-*/}}
-{{- define "ray-federation.headRayEnv" -}}
-{{- if eq .Values.autoscaler.version "v2" -}}
-- name: RAY_CLOUD_INSTANCE_ID
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
-- name: RAY_NODE_TYPE_NAME
-  value: {{ .Values.autoscaler.head.nodeType | quote }}
 {{- end }}
 {{- end -}}
 
@@ -604,12 +710,19 @@ Command and args of the ray-head container (mode rayStart): generate the autosca
 sidecar, then run the `ray start --head ... --autoscaling-config=...` line KubeRay generated. Needs the
 RayCluster annotation ray.io/overwrite-container-cmd: "true" (KubeRay 1.1+), with which KubeRay keeps
 this command and hands its own line over in KUBERAY_GEN_RAY_START_CMD.
+Autoscaler v2 is switched on here, in the shell that runs `ray start`, not in the container's env: KubeRay
+1.5+ refuses a RayCluster whose ray-head env sets RAY_enable_autoscaler_v2=1 while enableInTreeAutoscaling
+is false, although Ray only reads the variable from the environment of `ray start`, which hands it to the
+GCS and to the monitor it launches (docs/kuberay.md).
 */}}
 {{- define "ray-federation.headCommand" -}}
 command: ["/bin/bash", "-lc", "--"]
 args:
   - >-
     ulimit -n 65536;
+    {{- if eq .Values.autoscaler.version "v2" }}
+    export RAY_enable_autoscaler_v2=1;
+    {{- end }}
     {{ include "ray-federation.generateConfig" . }} || exit 1;
     eval "$KUBERAY_GEN_RAY_START_CMD"
 {{- end -}}
@@ -639,19 +752,13 @@ The `head:` block of values for KubeRay's ray-cluster chart (printed by NOTES.tx
 also the RayCluster's `annotations:`.
 */}}
 {{- define "ray-federation.kubeRayHeadValues" -}}
+{{- $native := include "ray-federation.nativeSidecar" . -}}
 head:
-  {{- if or .Values.serviceAccount.create .Values.serviceAccount.name }}
-  serviceAccountName: {{ include "ray-federation.serviceAccountName" . }}
-  {{- end }}
-  {{- if eq .Values.autoscaler.mode "kuberay" }}
+  serviceAccountName: {{ include "ray-federation.headServiceAccountName" . }}
+  {{- if eq (include "ray-federation.mode" .) "kuberay" }}
   enableInTreeAutoscaling: true
   autoscalerOptions:
     {{- include "ray-federation.autoscalerOptions" . | nindent 4 }}
-  {{- with include "ray-federation.headRayEnv" . }}
-  containerEnv:
-    # keep your other containerEnv entries
-    {{- . | nindent 4 }}
-  {{- end }}
   {{- else }}
   enableInTreeAutoscaling: false
   rayStartParams:
@@ -662,13 +769,6 @@ head:
   {{- include "ray-federation.headCommand" . | nindent 2 }}
   containerEnv:
     # keep your other containerEnv entries
-    {{- if eq .Values.autoscaler.version "v2" }}
-    - name: RAY_enable_autoscaler_v2
-      value: "1"
-    {{- end }}
-    {{- with include "ray-federation.headRayEnv" . }}
-    {{- . | nindent 4 }}
-    {{- end }}
     {{- include "ray-federation.autoscalerEnv" . | nindent 4 }}
   volumeMounts:
     # keep the chart's log-volume mount and your own
@@ -676,18 +776,25 @@ head:
       mountPath: /tmp/ray
     {{- include "ray-federation.autoscalerVolumeMounts" . | nindent 4 }}
   {{- end }}
-  {{- with include "ray-federation.pluginInitContainer" . }}
+  {{- if or (include "ray-federation.pluginInitContainer" .) $native }}
   initContainers:
+    {{- with include "ray-federation.pluginInitContainer" . }}
     {{- . | nindent 4 }}
+    {{- end }}
+    {{- if $native }}
+    {{- include "ray-federation.sidecarContainer" . | nindent 4 }}
+    {{- end }}
   {{- end }}
+  {{- if not $native }}
   sidecarContainers:
     {{- include "ray-federation.sidecarContainer" . | nindent 4 }}
+  {{- end }}
   volumes:
     # keep the chart's log-volume and your own
     - name: log-volume
       emptyDir: {}
     {{- include "ray-federation.volumes" . | nindent 4 }}
-{{- if eq .Values.autoscaler.mode "rayStart" }}
+{{- if eq (include "ray-federation.mode" .) "rayStart" }}
 # the RayCluster's metadata.annotations (KubeRay 1.1+ then keeps head.command/args)
 annotations:
   ray.io/overwrite-container-cmd: "true"
