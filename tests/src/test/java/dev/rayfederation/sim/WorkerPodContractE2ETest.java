@@ -1,5 +1,6 @@
 package dev.rayfederation.sim;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rayfederation.sim.SidecarConfig.Pool;
 import dev.rayfederation.sim.SidecarConfig.VirtualCluster;
@@ -73,8 +74,13 @@ class WorkerPodContractE2ETest extends SidecarE2E {
         assertThat(start).as("ray start line").contains("ray start", "--address=" + HEAD, "--block",
                 "--num-cpus=4", "--memory=" + (16L << 30));
         assertThat(flagValue(start, "--resources")).as("--resources of %s", start).contains("pool-x-slot");
-        assertThat(flagValue(start, "--labels")).as("--labels of %s", start)
-                .contains("ray-federation.io/virtual-cluster=vc-a", "ray-federation.io/member=m1", "team=search");
+        Map<String, String> labels = SidecarApi.JSON.readValue(flagValue(start, "--labels"), new TypeReference<Map<String, String>>() { });
+        assertThat(labels).as("--labels of %s (a JSON object: the form every supported Ray parses)", start)
+                .containsExactly(entry("ray-federation.io/virtual-cluster", "vc-a"), entry("ray-federation.io/member", "m1"),
+                        entry("team", "search"));
+        assertThat(worker.getReadinessProbe()).as("ready once the raylet is healthy").isNotNull();
+        assertThat(worker.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/api/local_raylet_healthz");
+        assertThat(worker.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(52365);
 
         JsonNode node = nodesOf("pool-x").get(0);
         assertThat(node.path("id").asText()).isEqualTo(id);
