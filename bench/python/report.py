@@ -39,10 +39,9 @@ TARGET_ROWS = [
       "placement.create.w1000.m5.e10000"]),
     ("10,000 workers requested → all pods created, 3 members with 20 ms API latency ≤ 60 s",
      ["scaleup.seconds", "scaleup.pods_per_s"]),
-    ("member outage → its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
-     ["outage.down.breaker_open_s", "outage.down.elsewhere_s", "outage.down.lost", "outage.down.duplicated",
-      "outage.down.orphans", "outage.blackhole.breaker_open_s", "outage.blackhole.elsewhere_s",
-      "outage.blackhole.lost", "outage.blackhole.duplicated", "outage.blackhole.orphans"]),
+    ("member outage → unreachable and its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
+     [f"outage.{mode}.{figure}" for mode in ("down", "blackhole", "answers_lost")
+      for figure in ("unreachable_s", "breaker_open_s", "elsewhere_s", "lost", "duplicated", "orphans")]),
     ("sidecar memory with 10,000 nodes ≤ 256 MiB RSS", ["sidecar.rss.n10000", "sidecar.rss.scaleup"]),
     ("start-up time to ready (no target)", ["sidecar.startup.n0", "sidecar.startup.n10000"]),
 ]

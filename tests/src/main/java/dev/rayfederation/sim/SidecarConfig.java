@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -118,6 +119,11 @@ public record SidecarConfig(String rayClusterName, String headAddress, List<Clus
             }
             return new Cluster(s.name(), s.cloud(), s.region(), s.zone(), m.kubeconfig().toAbsolutePath().toString(),
                     m.context(), s.namespace(), null, Map.of());
+        }
+
+        /** The same member reached through another kubeconfig (for example one that goes through a proxy). */
+        public Cluster withKubeconfig(Path file) {
+            return new Cluster(name, cloud, region, zone, file.toAbsolutePath().toString(), context, namespace, priority, extra);
         }
 
         public Cluster withPriority(int value) {

@@ -43,15 +43,29 @@ public final class SimulatedFederation implements AutoCloseable {
         SidecarProcess.requireRunnableJar(sidecar.jar());
         SimulatedMembers members = SimulatedMembers.start(specs, dir.resolve("members"), kubelet);
         try {
-            SidecarConfig config = configure.apply(SidecarConfig.forMembers(members));
-            SimulatedFederation federation = new SimulatedFederation(members,
-                    SidecarProcess.start(config, dir.resolve("sidecar"), sidecar));
-            federation.awaitMembersConnected(java.time.Duration.ofSeconds(90));
-            return federation;
+            return start(members, configure.apply(SidecarConfig.forMembers(members)), dir);
         } catch (RuntimeException e) {
             members.close();
             throw e;
         }
+    }
+
+    /**
+     * Starts the sidecar (files under {@code dir/sidecar}) with {@code config} for members started already, for a
+     * test that puts something between them (a proxy); the federation closes them with the sidecar. On failure
+     * the caller still owns the members.
+     */
+    public static SimulatedFederation start(SimulatedMembers members, SidecarConfig config, Path dir) {
+        SidecarProcess.Options options = SidecarProcess.Options.defaults();
+        SidecarProcess.requireRunnableJar(options.jar());
+        SimulatedFederation federation = new SimulatedFederation(members, SidecarProcess.start(config, dir.resolve("sidecar"), options));
+        try {
+            federation.awaitMembersConnected(java.time.Duration.ofSeconds(90));
+        } catch (RuntimeException e) {
+            federation.sidecar.close();
+            throw e;
+        }
+        return federation;
     }
 
     /**

@@ -190,13 +190,22 @@ public final class SimulatedMember implements AutoCloseable {
      * member (default namespace the member's), one user with a dummy token.
      */
     public Path writeKubeconfig(Path dir) {
+        kubeconfig = writeKubeconfig(dir, url());
+        return kubeconfig;
+    }
+
+    /**
+     * Writes {@code <dir>/<member>.kubeconfig} as {@link #writeKubeconfig(Path)} does, reaching {@code server}
+     * instead (a proxy in front of this member); {@link #kubeconfig()} stays as it is.
+     */
+    public Path writeKubeconfig(Path dir, String server) {
         String n = spec.name();
         String yaml = "apiVersion: v1\n"
                 + "kind: Config\n"
                 + "clusters:\n"
                 + "  - name: " + n + "\n"
                 + "    cluster:\n"
-                + "      server: " + url() + "\n"
+                + "      server: " + server + "\n"
                 + "contexts:\n"
                 + "  - name: " + n + "\n"
                 + "    context:\n"
@@ -212,7 +221,6 @@ public final class SimulatedMember implements AutoCloseable {
             Files.createDirectories(dir);
             Path file = dir.resolve(n + ".kubeconfig");
             Files.writeString(file, yaml);
-            kubeconfig = file;
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the kubeconfig of member " + n + " into " + dir, e);

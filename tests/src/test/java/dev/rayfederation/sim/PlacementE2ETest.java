@@ -6,13 +6,28 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Where workers land: strategies over the members a pool may use, spill-over, infeasible shapes. */
+/**
+ * Where workers land: strategies over the members a pool may use, spill-over, infeasible shapes. Autoscaler v2 asks
+ * for one worker per request, so each strategy is also shown with successive single-worker requests.
+ */
 class PlacementE2ETest {
+
+    /** Sends {@code n} requests of one worker each, one after the other; returns the member each worker landed on. */
+    static List<String> oneAtATime(SidecarE2E test, String pool, int n) {
+        List<String> landed = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String id = SidecarE2E.created(test.create(pool, 1, pool + "-single-" + i)).get(0);
+            landed.add(test.federation.nodes().stream().filter(node -> id.equals(node.path("id").asText())).findFirst()
+                    .orElseThrow(() -> new AssertionError("node " + id + " is not listed")).path("cluster").asText());
+        }
+        return landed;
+    }
 
     @Nested
     @DisplayName("Strategy priority")
@@ -78,6 +93,21 @@ class PlacementE2ETest {
             awaitUpToDate("cpu", 10);
             assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 8, "m2", 2));
         }
+
+        @Test
+        @DisplayName("spreads twelve one-worker requests over three equally free members 4/4/4")
+        void spreadsSingleWorkerRequestsEvenly() {
+            start(members(3, 2, 16), c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("spread")));
+
+            List<String> landed = oneAtATime(this, "cpu", 12);
+
+            awaitUpToDate("cpu", 12);
+            assertThat(federation.workerPodCounts("cpu")).as("pods per member; landed in order: %s", landed)
+                    .allSatisfy((member, pods) -> assertThat(pods).as(member).isBetween(3, 5));
+            assertThat(apiNodesByMember("cpu").values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(12);
+        }
     }
 
     @Nested
@@ -103,6 +133,43 @@ class PlacementE2ETest {
             create("cpu", 3, "most-free-3");
             awaitUpToDate("cpu", 8);
             assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 2, "m2", 6));
+        }
+
+        @Test
+        @DisplayName("sends each one-worker request to the member with the most room left")
+        void sendsSingleWorkerRequestsToTheRoomiest() {
+            List<MemberSpec> specs = List.of(
+                    MemberSpec.of("m1", "aws", "us-east-1", null).withNodes(1, "n", n -> NodeSpec.of(n, 16, "64Gi")),
+                    MemberSpec.of("m2", "gcp", "us-central1", null).withNodes(1, "n", n -> NodeSpec.of(n, 8, "32Gi")));
+            start(specs, c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("most-free")));
+
+            // room 4 and 2: m1 (3 left), m1 (2 left), a 2/2 tie broken by config order: m1 (1 left), then m2 (2 > 1)
+            assertThat(oneAtATime(this, "cpu", 4)).containsExactly("m1", "m1", "m1", "m2");
+        }
+    }
+
+    @Nested
+    @DisplayName("Strategy pack")
+    class Pack extends SidecarE2E {
+
+        @Test
+        @DisplayName("sends each one-worker request to the member already running most of the pool, then spills over")
+        void keepsSingleWorkerRequestsTogether() {
+            List<MemberSpec> specs = List.of(
+                    MemberSpec.of("m1", "aws", "us-east-1", null).withNodes(1, "n", n -> NodeSpec.of(n, 8, "32Gi")),
+                    MemberSpec.of("m2", "gcp", "us-central1", null).withNodes(1, "n", n -> NodeSpec.of(n, 16, "64Gi")),
+                    MemberSpec.of("m3", "azure", "eastus", null).withNodes(1, "n", n -> NodeSpec.of(n, 16, "64Gi")));
+            start(specs, c -> c
+                    .withVirtualCluster(VirtualCluster.of("vc"))
+                    .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("pack")));
+
+            // room 2, 4, 4: the pool starts on m1 (config order) and fills it, then m2 (config order among empty
+            // members), which then runs the most, then m3
+            assertThat(oneAtATime(this, "cpu", 7)).containsExactly("m1", "m1", "m2", "m2", "m2", "m2", "m3");
+            awaitUpToDate("cpu", 7);
+            assertThat(federation.workerPodCounts("cpu")).isEqualTo(Map.of("m1", 2, "m2", 4, "m3", 1));
         }
     }
 

@@ -161,8 +161,9 @@ final class CallGuard implements AutoCloseable {
     /**
      * The liveness probe: one asynchronous attempt through the breakers only. It skips the bulkhead and the rate
      * limit (a member whose call slots are all stuck on a blackhole must still be probed) and never waits for a
-     * thread. An open breaker refuses it (nothing is sent); a half-open one counts it as a trial call, so a
-     * recovered member's breaker settles without any other traffic. Its outcome is recorded like any call's,
+     * thread. It is sent even while a breaker is open, since the member's state follows what the member does, but
+     * the breakers hear only of a probe they permitted: an open one hears nothing, a half-open one counts it as a
+     * trial call, so a recovered member's breaker settles without any other traffic. Its outcome is known
      * {@code timeout} after it was sent at the latest.
      */
     <T> CompletableFuture<T> probe(String op, Duration timeout, Supplier<CompletableFuture<T>> action) {
@@ -179,7 +180,7 @@ final class CallGuard implements AutoCloseable {
         boolean open = breakers.stream().anyMatch(Breaker::isOpen);
         boolean permitted = !open && acquireBreakers(op) == null;
         AtomicBoolean settled = new AtomicBoolean();
-        AtomicBoolean recorded = new AtomicBoolean(!permitted); // refused by a breaker: nothing to record
+        AtomicBoolean recorded = new AtomicBoolean(!permitted); // not permitted: the breakers hear nothing of it
         long start = System.nanoTime();
         ScheduledFuture<?> deadline = schedule(() -> settle(call, 1, settled, recorded, null,
                 new TimeoutException("no answer within " + seconds(timeout)), timeout.toNanos()), timeout.toNanos());

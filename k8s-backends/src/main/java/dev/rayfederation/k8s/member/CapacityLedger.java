@@ -79,6 +79,11 @@ final class CapacityLedger {
         }
     }
 
+    /** True when the pod {@code key} (namespace/name) is counted as holding room on its node. */
+    synchronized boolean holds(String key) {
+        return pods.containsKey(key);
+    }
+
     /** The current capacity; the same instance until something changes. */
     synchronized NodeCapacity snapshot() {
         if (snapshot == null) {

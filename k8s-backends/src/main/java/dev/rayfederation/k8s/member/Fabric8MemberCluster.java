@@ -183,6 +183,15 @@ public final class Fabric8MemberCluster implements MemberCluster {
     }
 
     @Override
+    public boolean capacityCounts(String podName, boolean bound) {
+        MemberInformers current = connection.informers();
+        if (spec.staticOnly() || current == null || !current.nodesVisible()) {
+            return bound; // no per-node counts: static or unknown capacity
+        }
+        return current.ledger().holds(spec.namespace() + "/" + podName);
+    }
+
+    @Override
     public CapacityView capacity() {
         MemberInformers current = connection.informers();
         ResourceVector cap = spec.staticCapacity() == null ? ResourceVector.EMPTY : spec.staticCapacity();

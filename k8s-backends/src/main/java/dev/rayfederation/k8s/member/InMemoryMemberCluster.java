@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -43,9 +44,12 @@ public final class InMemoryMemberCluster implements MemberCluster {
     private final List<WorkerPodListener> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<MemberState>> stateListeners = new CopyOnWriteArrayList<>();
     private volatile MemberState state = MemberState.SYNCING;
+    private volatile Instant stateSince = Instant.now();
     private volatile boolean failCreates;
     private volatile Boolean silentCreates;
     private volatile Duration silentFor;
+    /** Pods made during a silence: they exist, but the informer has not heard of them yet. */
+    private final Set<String> unheard = ConcurrentHashMap.newKeySet();
     private final List<PostedEvent> events = new CopyOnWriteArrayList<>();
     private volatile boolean stall;
     private volatile boolean unreachable;
@@ -140,9 +144,10 @@ public final class InMemoryMemberCluster implements MemberCluster {
     }
 
     /**
-     * Every create reaches the member and is never answered, as behind a silent partition: the call fails with a
-     * timeout after {@code attemptDeadline}. {@code podMade}: the pod was created all the same (it shows once the
-     * member {@link #recover() recovers}), or not. Ends at recover().
+     * The member goes silent, as behind a partition: every create reaches it and is never answered (the call fails
+     * with a timeout after {@code attemptDeadline}), and so is every delete (not carried out). {@code podMade}: the
+     * pods of those creates were made all the same, and are listed once the member {@link #recover() recovers}; or
+     * not. Its state is left as it is (the test says when the sidecar would notice). Ends at recover().
      */
     public void silentCreates(boolean podMade, Duration attemptDeadline) {
         this.silentFor = attemptDeadline;
@@ -172,6 +177,7 @@ public final class InMemoryMemberCluster implements MemberCluster {
     public void recover() {
         unreachable = false;
         silentCreates = null;
+        unheard.clear();
         for (WorkerPod p : pods.values()) {
             listeners.forEach(l -> l.onUpsert(p));
         }
@@ -179,6 +185,9 @@ public final class InMemoryMemberCluster implements MemberCluster {
     }
 
     public void setState(MemberState s) {
+        if (s != state) {
+            stateSince = Instant.now();
+        }
         state = s;
         stateListeners.forEach(l -> l.accept(s));
     }
@@ -249,7 +258,7 @@ public final class InMemoryMemberCluster implements MemberCluster {
 
     @Override
     public Instant stateSince() {
-        return Instant.EPOCH;
+        return stateSince;
     }
 
     @Override
@@ -259,7 +268,7 @@ public final class InMemoryMemberCluster implements MemberCluster {
 
     @Override
     public Collection<WorkerPod> workerPods() {
-        return List.copyOf(pods.values());
+        return pods.values().stream().filter(p -> !unheard.contains(p.podName())).toList();
     }
 
     @Override
@@ -285,6 +294,7 @@ public final class InMemoryMemberCluster implements MemberCluster {
         Boolean silent = silentCreates;
         if (silent != null) {
             if (silent) { // made, but nobody hears of it until the member recovers (no listener is told)
+                unheard.add(s.podName());
                 pods.put(s.podName(), new WorkerPod(spec.name(), s.podName(), "uid-" + s.podName(), s.nodeId(), s.pool(),
                         s.virtualCluster(), s.rayNodeType(), s.tags(), s.requestId(), s.requestHash(), s.requestCount(),
                         "Pending", false, null, null, null, null, null, false, Instant.now(), s.resources()));
@@ -325,6 +335,9 @@ public final class InMemoryMemberCluster implements MemberCluster {
         deleteCalls.incrementAndGet();
         if (unreachable) {
             return CompletableFuture.failedFuture(new IllegalStateException("connection refused"));
+        }
+        if (silentCreates != null) {
+            return new CompletableFuture<Boolean>().orTimeout(silentFor.toMillis(), TimeUnit.MILLISECONDS);
         }
         WorkerPod p = pods.remove(podName);
         if (p != null) {

@@ -90,6 +90,17 @@ public interface MemberCluster extends AutoCloseable {
     CapacityView capacity();
 
     /**
+     * True when {@link #capacity()} already counts our pod {@code podName} as taking room on its node; placement
+     * keeps room for each of our pods it does not count. {@code bound}: whether our own view of the pod has it
+     * bound to a node, which is the answer for a capacity that counts every bound pod at once (the default). A
+     * member whose capacity comes from a watch of all pods answers from that watch: it need not agree with the
+     * watch of our pods at every moment, either way.
+     */
+    default boolean capacityCounts(String podName, boolean bound) {
+        return bound;
+    }
+
+    /**
      * Creates the worker pod. If a pod with that name already exists and carries the same node id, the
      * existing one is returned (so a retried create is harmless).
      */

@@ -349,7 +349,7 @@ final class MemberConnection implements AutoCloseable {
         Instant now = Instant.now();
         CallOutcome outcome = failure == null ? CallOutcome.SUCCESS : ApiFailures.outcome(failure);
         if (outcome == CallOutcome.NOT_SENT) {
-            return; // refused by an open breaker: says nothing new about the member
+            return; // our own failure (the client is closing): says nothing about the member
         }
         if (outcome == CallOutcome.MEMBER_FAILURE) {
             if (liveness.failed(ApiFailures.describeAttempt(failure), now)) {

@@ -88,7 +88,6 @@ public final class Breaker {
         circuitBreaker.onError(durationNanos, TimeUnit.NANOSECONDS, failure);
     }
 
-    /** When an open breaker lets trial calls through again. */
     /**
      * Opens this breaker now, whatever its window says: the member's liveness probe found it unreachable.
      * {@code reason} becomes the transition's reason. A breaker that is already open stays as it is.
@@ -107,6 +106,7 @@ public final class Breaker {
         }
     }
 
+    /** When an open breaker lets trial calls through again. */
     public Instant trialCallsFrom() {
         BreakerStatus s = status;
         return s.state() == State.OPEN ? s.since().plus(settings.waitInOpenState()) : Instant.now();

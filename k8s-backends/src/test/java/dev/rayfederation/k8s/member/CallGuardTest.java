@@ -49,6 +49,10 @@ class CallGuardTest {
     }
 
     CallGuard guard(ResilienceOptions options, Duration requestTimeout) {
+        return guard(options, requestTimeout, cloud, own);
+    }
+
+    CallGuard guard(ResilienceOptions options, Duration requestTimeout, Breaker cloud, Breaker own) {
         CallGuard g = new CallGuard("m", options, requestTimeout, cloud, own, timer, new RetryAfterWatch(),
                 r -> new Thread(r, "member-m-io"));
         guards.add(g);
@@ -177,6 +181,133 @@ class CallGuardTest {
         guard.close();
 
         assertThat(failureOf(call)).isInstanceOf(MemberApiException.class).hasMessageContaining("member closed");
+    }
+
+    @Test
+    void eachAttemptEndsAtItsOwnTimeoutWhenShorterThanTheRequestTimeout() throws Exception {
+        CallGuard guard = guard(options(4, 1000, 1), Duration.ofSeconds(30));
+
+        Throwable failure = failureOf(guard.call("create pod x", CallGuard.Retry.IDEMPOTENT, Duration.ofMillis(200), null,
+                this::blocked));
+
+        assertThat(failure).isInstanceOf(MemberApiException.class)
+                .hasMessage("member m: create pod x failed: no answer within 200ms");
+    }
+
+    @Test
+    void noRetryStartsThatCouldNotEndWithinTheBudget() throws Exception {
+        // a breaker that does not open on these few failures: the budget alone must stop the retries
+        BreakerSettings patient = new BreakerSettings(10, 10, 50, 80, Duration.ofSeconds(5), Duration.ofSeconds(30), 2);
+        CallGuard guard = guard(options(8, 1000, 3).withBreaker(patient), Duration.ofSeconds(30), null,
+                new BreakerRegistry().member("m", patient));
+        AtomicInteger tight = new AtomicInteger();
+        AtomicInteger roomy = new AtomicInteger();
+
+        // 200 ms per attempt, 20-40 ms between them: a second attempt would end after 420 ms at the earliest
+        failureOf(guard.call("create pod a", CallGuard.Retry.IDEMPOTENT, Duration.ofMillis(200), Duration.ofMillis(400), () -> {
+            tight.incrementAndGet();
+            return blocked();
+        }));
+        failureOf(guard.call("create pod b", CallGuard.Retry.IDEMPOTENT, Duration.ofMillis(200), Duration.ofSeconds(20), () -> {
+            roomy.incrementAndGet();
+            return blocked();
+        }));
+
+        assertThat(tight).as("attempts within 400 ms").hasValue(1);
+        assertThat(roomy).as("attempts within 20 s").hasValue(3);
+    }
+
+    @Test
+    void aCallHangingPastTheSlowCallDurationCountsAsSlowAtOnceSoTheBreakerOpensWhileItStillHangs() throws Exception {
+        BreakerSettings slowAt100ms = new BreakerSettings(6, 3, 50, 80, Duration.ofMillis(100), Duration.ofSeconds(30), 2);
+        BreakerRegistry fresh = new BreakerRegistry();
+        Breaker member = fresh.member("m", slowAt100ms);
+        CallGuard guard = guard(options(8, 1000, 1).withBreaker(slowAt100ms), Duration.ofSeconds(30), null, member);
+
+        List<CompletableFuture<String>> hanging = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            hanging.add(guard.call("create pod " + i, CallGuard.Retry.ONCE, this::blocked));
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> member.status().state() == BreakerStatus.State.OPEN);
+        assertThat(hanging).as("no call has ended").noneMatch(CompletableFuture::isDone);
+        assertThat(member.status().reason()).isEqualTo("3 of 3 calls took longer than 100ms");
+        Throwable next = failureOf(guard.call("create pod 4", CallGuard.Retry.ONCE, () -> "sent"));
+        assertThat(next).isInstanceOf(CallRefusedException.class);
+        release.countDown();
+        for (CompletableFuture<String> call : hanging) {
+            assertThat(call.get(30, TimeUnit.SECONDS)).as("they end as they end, counted once").isEqualTo("done");
+        }
+        assertThat(member.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+    }
+
+    @Test
+    void aRetryRefusedByABreakerThatOpenedMeanwhileSaysTheEarlierAttemptWasSent() throws Exception {
+        CallGuard guard = guard(options(4, 1000, 3), Duration.ofSeconds(30));
+        AtomicInteger attempts = new AtomicInteger();
+
+        Throwable failure = failureOf(guard.call("create pod x", CallGuard.Retry.IDEMPOTENT, () -> {
+            attempts.incrementAndGet();
+            own.open("the liveness probe found the member unreachable");
+            throw new UncheckedIOException(new IOException("Connection reset"));
+        }));
+
+        assertThat(attempts).hasValue(1);
+        assertThat(failure).isInstanceOf(CallRefusedException.class)
+                .hasMessageStartingWith("member m: create pod x failed: not sent: circuit breaker member:m is open since ")
+                .hasMessageContaining("(the liveness probe found the member unreachable)")
+                .hasMessageEndingWith(" (after 1 attempt without an answer)");
+        assertThat(((CallRefusedException) failure).sentBefore()).as("its outcome is unknown").isEqualTo(1);
+        Throwable refusedAtOnce = failureOf(guard.call("create pod y", CallGuard.Retry.IDEMPOTENT, () -> "sent"));
+        assertThat(((CallRefusedException) refusedAtOnce).sentBefore()).as("nothing was ever sent").isZero();
+    }
+
+    @Test
+    void theProbeGetsThroughWhenEveryCallSlotIsStuck() throws Exception {
+        CallGuard guard = guard(options(1, 1000, 1), Duration.ofSeconds(30));
+        AtomicInteger ran = new AtomicInteger();
+        guard.call("stuck", CallGuard.Retry.ONCE, () -> {
+            ran.incrementAndGet();
+            return blocked();
+        });
+        await().atMost(Duration.ofSeconds(30)).until(() -> ran.get() == 1);
+
+        String version = guard.probe("get version", Duration.ofSeconds(5), () -> CompletableFuture.completedFuture("v1.37.2"))
+                .get(30, TimeUnit.SECONDS);
+
+        assertThat(version).isEqualTo("v1.37.2");
+    }
+
+    @Test
+    void aProbeThatNeverAnswersFailsAtItsTimeoutAndCountsAgainstTheMember() throws Exception {
+        CallGuard guard = guard(options(4, 1000, 1), Duration.ofSeconds(30));
+
+        for (int i = 0; i < 3; i++) {
+            Throwable failure = failureOf(guard.probe("get version", Duration.ofMillis(100), CompletableFuture::new));
+            assertThat(failure).isInstanceOf(MemberApiException.class).hasMessageEndingWith("no answer within 100ms");
+        }
+
+        assertThat(own.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+    }
+
+    @Test
+    void anOpenBreakerHearsNothingFromProbesAndAHalfOpenOneClosesOnThemAlone() throws Exception {
+        BreakerSettings shortWait = new BreakerSettings(6, 3, 50, 80, Duration.ofSeconds(5), Duration.ofMillis(300), 2);
+        Breaker member = new BreakerRegistry().member("m", shortWait);
+        CallGuard guard = guard(options(4, 1000, 1).withBreaker(shortWait), Duration.ofSeconds(30), null, member);
+        member.open("the liveness probe found the member unreachable");
+
+        assertThat(guard.probe("get version", Duration.ofSeconds(5), () -> CompletableFuture.completedFuture("v1"))
+                .get(30, TimeUnit.SECONDS)).as("sent all the same: the member's state follows its answers").isEqualTo("v1");
+        assertThat(member.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+        await().atMost(Duration.ofSeconds(30)).until(() -> member.status().state() == BreakerStatus.State.HALF_OPEN);
+
+        for (int i = 0; i < 2; i++) {
+            guard.probe("get version", Duration.ofSeconds(5), () -> CompletableFuture.completedFuture("v1")).get(30, TimeUnit.SECONDS);
+        }
+
+        assertThat(member.status().state()).isEqualTo(BreakerStatus.State.CLOSED);
+        assertThat(member.status().reason()).isEqualTo("2 trial calls succeeded");
     }
 
     @Test

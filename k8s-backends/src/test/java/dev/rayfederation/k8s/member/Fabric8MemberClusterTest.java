@@ -270,6 +270,22 @@ class Fabric8MemberClusterTest {
         }
 
         @Test
+        void capacityCountsAPodOfOursOnlyOnceItsWatchHasSeenItBound() throws Exception {
+            join(awsMember.createWorker(worker("n-8", "aws-use1")));
+            await().atMost(PATIENCE).until(() -> awsMember.workerPods().size() == 1);
+            assertThat(awsMember.capacityCounts("demo-cpu-small-n-8", false)).as("not bound yet").isFalse();
+
+            Pod stored = aws.admin().pods().inNamespace(NS).withName("demo-cpu-small-n-8").get();
+            aws.admin().pods().inNamespace(NS).resource(new PodBuilder(stored).editSpec().withNodeName("aws-1").endSpec()
+                    .withNewStatus().withPhase("Running").endStatus().build()).update();
+
+            // what our own watch says does not matter: the count comes from the watch of all pods
+            await().atMost(PATIENCE).until(() -> awsMember.capacityCounts("demo-cpu-small-n-8", false));
+            assertThat(awsMember.capacity().nodeFit(CPU4, Map.of(), 100)).isEqualTo(4);
+            assertThat(awsMember.capacityCounts("demo-cpu-small-gone", true)).isFalse();
+        }
+
+        @Test
         void aWorkerOfAnotherRayClusterIsRefused() {
             WorkerPodSpec w = worker("n-7", "aws-use1");
             WorkerPodSpec foreign = new WorkerPodSpec(w.nodeId(), w.podName(), "another-cluster", w.headAddress(), w.pool(),

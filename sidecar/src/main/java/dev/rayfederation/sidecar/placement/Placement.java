@@ -141,7 +141,8 @@ public final class Placement {
             CapacityView capacity = member.capacity();
             long capFit = capacity.capFit(shape, registry.memberUsage(m));
             long limit = capacity.known() ? Long.MAX_VALUE : Math.max(wanted, 1);
-            long nodeFit = capacity.nodeFit(shape, registry.unboundReservations(m), limit);
+            long nodeFit = capacity.nodeFit(shape,
+                    registry.reservations(m, r -> member.capacityCounts(r.podName(), r.bound())), limit);
             long freeNow = Math.min(nodeFit, capFit);
             long room = cluster.elastic() ? capFit : freeNow;
             if (member.breaker().state() == BreakerStatus.State.HALF_OPEN) {

@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Creates the pod of a placed node in its member and records the result, making sure no pod outlives the node it
@@ -101,7 +102,8 @@ public final class PodLauncher {
     /** The create was sent and not answered: move the node elsewhere in time, or list it as pending. */
     private CompletionStage<Launched> unknown(NodeRecord node, Pool pool, Map<String, String> rayTags, Throwable err,
                                               Duration attemptTimeout, long deadlineNanos) {
-        String what = Failures.root(err) instanceof CancellationException
+        Throwable root = Failures.root(err);
+        String what = root instanceof CancellationException || root instanceof TimeoutException
                 ? "no answer within " + attemptTimeout.toMillis() + "ms" : Failures.rootMessage(err);
         boolean timeLeft = deadlineNanos - System.nanoTime() >= MIN_TIME_TO_REPLACE.toNanos();
         NodeRecord moved = null;

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -179,14 +180,14 @@ public final class NodeRegistry {
     }
 
     /**
-     * Capacity a member must keep for our workers that are placed there but not yet bound to a Kubernetes
-     * node (the member's capacity model cannot see them yet). Terminating nodes are included while their
-     * pod may still hold room.
+     * Capacity a member must keep for our workers that are placed there but that its capacity model does not count
+     * ({@code counted} says): not yet bound to a Kubernetes node, or bound but not yet seen so by the member's
+     * capacity. Terminating nodes are included while their pod may still hold room.
      */
-    public synchronized Map<WorkerShape, Integer> unboundReservations(String member) {
+    public synchronized Map<WorkerShape, Integer> reservations(String member, Predicate<NodeRecord> counted) {
         Map<WorkerShape, Integer> out = new HashMap<>();
         for (NodeRecord r : nodes.values()) {
-            if (r.member().equals(member) && !r.bound() && r.shape() != null) {
+            if (r.member().equals(member) && r.shape() != null && !counted.test(r)) {
                 out.merge(r.shape(), 1, Integer::sum);
             }
         }

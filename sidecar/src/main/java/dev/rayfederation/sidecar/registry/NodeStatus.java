@@ -53,13 +53,13 @@ public final class NodeStatus {
         return null;
     }
 
-    /** {@code r} updated with what its pod reports now: status, IP, binding and reason. */
     /** The reason shown with {@link #OUTCOME_UNKNOWN}. */
     public static String outcomeUnknownReason(String member, String what) {
         return "create outcome unknown: member " + member + " did not answer (" + what + "); listed until " + member
                 + " confirms the pod or its absence";
     }
 
+    /** {@code r} updated with what its pod reports now: status, IP, binding and reason. */
     public static NodeRecord observe(NodeRecord r, WorkerPod pod) {
         return r.withObserved(of(pod), pod.podIp(), pod.bound(), reason(pod));
     }

@@ -2,6 +2,9 @@ package dev.rayfederation.sidecar.config;
 
 import dev.rayfederation.k8s.resilience.ResilienceOptions.BreakerSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.BulkheadSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.CreateSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.HoldOutSettings;
+import dev.rayfederation.k8s.resilience.ResilienceOptions.ProbeSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.RateLimitSettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions.RetrySettings;
 import dev.rayfederation.k8s.resilience.ResilienceOptions;
@@ -229,13 +232,19 @@ class ConfigLoaderTest {
                       bulkhead: {maxConcurrentCalls: 32, maxWait: 250ms}
                       rateLimit: {requestsPerSecond: 40, maxWait: 20s}
                       retries: {maxAttempts: 5, initialBackoff: 100ms, maxBackoff: 4s, maxRetryAfter: 30s}
+                      probe: {interval: 500ms, timeout: 1s, failuresToUnreachable: 3}
+                      holdOut: {afterFlaps: 3, initial: 1m, max: 10m}
+                      create: {attemptTimeout: 1500ms, deadline: 3s}
                     """, dir);
 
             assertThat(config.resilience()).isEqualTo(new ResilienceOptions(
                     new BreakerSettings(20, 8, 40, 90, Duration.ofSeconds(3), Duration.ofSeconds(30), 5),
                     new BulkheadSettings(32, Duration.ofMillis(250)),
                     new RateLimitSettings(40, Duration.ofSeconds(20)),
-                    new RetrySettings(5, Duration.ofMillis(100), Duration.ofSeconds(4), Duration.ofSeconds(30))));
+                    new RetrySettings(5, Duration.ofMillis(100), Duration.ofSeconds(4), Duration.ofSeconds(30)),
+                    new ProbeSettings(Duration.ofMillis(500), Duration.ofSeconds(1), 3),
+                    new HoldOutSettings(3, Duration.ofMinutes(1), Duration.ofMinutes(10)),
+                    new CreateSettings(Duration.ofMillis(1500), Duration.ofSeconds(3))));
         }
 
         @Test

@@ -18,7 +18,7 @@ import java.util.List;
  *      [--runs N] [--sizes 100,1000,10000] [--requests 200] [--plugin-iterations 20]
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
  *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10]
- *      [--outages down,blackhole] [--preload 60] [--observe 20s] [--settle 120s]
+ *      [--outages down,blackhole,answers_lost] [--preload 60] [--observe 20s] [--settle 120s]
  *      [--jvm-arg ARG]... [--jfr DIR]
  * </pre>
  */

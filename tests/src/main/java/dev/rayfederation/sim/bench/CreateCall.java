@@ -9,10 +9,11 @@ import java.util.Map;
 
 /**
  * One {@code POST /v1/nodes} as the autoscaler plugin makes it, repeated with the same requestId while the sidecar
- * answers 503 {@code in_progress}; when it was sent and answered, what was created and how many were rejected.
+ * answers 503 {@code in_progress}; when it was sent and answered, what was created (and of that, what is pending:
+ * its pod not confirmed by the create deadline) and how many were rejected.
  */
 record CreateCall(String requestId, int count, long sentNanos, long answeredNanos, int status, List<String> created,
-                  int rejected, String rejectedReason) {
+                  List<String> pending, int rejected, String rejectedReason) {
 
     static CreateCall send(SidecarApi api, String nodeType, String requestId, int count) {
         long sent = System.nanoTime();
@@ -22,7 +23,8 @@ record CreateCall(String requestId, int count, long sentNanos, long answeredNano
                 r = api.createNodes(nodeType, count, requestId,
                         Map.of("ray-node-type", "worker", "ray-user-node-type", nodeType));
             } catch (RuntimeException e) {
-                return new CreateCall(requestId, count, sent, System.nanoTime(), -1, List.of(), count, "io: " + e.getMessage());
+                return new CreateCall(requestId, count, sent, System.nanoTime(), -1, List.of(), List.of(), count,
+                        "io: " + e.getMessage());
             }
             if (r.status() == 503 && "in_progress".equals(r.body().path("error").path("code").asText())) {
                 SidecarRun.sleep(50);
@@ -30,17 +32,19 @@ record CreateCall(String requestId, int count, long sentNanos, long answeredNano
             }
             long answered = System.nanoTime();
             if (r.status() != 200 && r.status() != 201) {
-                return new CreateCall(requestId, count, sent, answered, r.status(), List.of(), count,
+                return new CreateCall(requestId, count, sent, answered, r.status(), List.of(), List.of(), count,
                         "HTTP " + r.status() + " " + r.body().path("error").path("code").asText());
             }
-            List<String> ids = new ArrayList<>();
-            for (JsonNode id : r.body().path("created")) {
-                ids.add(id.asText());
-            }
             JsonNode rejected = r.body().path("rejected");
-            return new CreateCall(requestId, count, sent, answered, r.status(), ids, rejected.path("count").asInt(),
-                    rejected.path("reason").asText(null));
+            return new CreateCall(requestId, count, sent, answered, r.status(), ids(r.body().path("created")),
+                    ids(r.body().path("pending")), rejected.path("count").asInt(), rejected.path("reason").asText(null));
         }
+    }
+
+    private static List<String> ids(JsonNode array) {
+        List<String> ids = new ArrayList<>();
+        array.forEach(id -> ids.add(id.asText()));
+        return ids;
     }
 
     boolean complete() {

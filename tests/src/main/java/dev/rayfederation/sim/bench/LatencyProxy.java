@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>{@link #outage(Outage)} simulates the member going away: {@link Outage#DOWN} resets every connection, open or
  * new (an API server that is gone); {@link Outage#BLACKHOLE} keeps connections open and silently drops everything
- * (a network partition: calls hang until the client's timeout). {@link Outage#NONE} heals it; connections from
- * during the outage are closed then.
+ * (a network partition: calls hang until the client's timeout); {@link Outage#ANSWERS_LOST} lets requests reach the
+ * server but drops its answers (a partition that cuts the way back: creates take effect, nobody hears of it).
+ * {@link Outage#NONE} heals it; connections from during the outage are closed then.
  */
 public final class LatencyProxy implements AutoCloseable {
 
@@ -40,7 +41,9 @@ public final class LatencyProxy implements AutoCloseable {
         /** Every connection is reset at once, new ones too. */
         DOWN,
         /** Connections are accepted and held; nothing is forwarded either way. */
-        BLACKHOLE
+        BLACKHOLE,
+        /** Connections are accepted and held; requests reach the server, its answers are dropped. */
+        ANSWERS_LOST
     }
 
     private static final int BUFFER = 64 * 1024;
@@ -131,13 +134,13 @@ public final class LatencyProxy implements AutoCloseable {
     private final class Link {
         private final Socket client;
         private final Socket upstream;
-        private final boolean bornInOutage;
+        private final Outage bornIn;
         private final LinkedBlockingQueue<Chunk> toServer = new LinkedBlockingQueue<>();
 
         Link(Socket client, Socket upstream, Outage at) {
             this.client = client;
             this.upstream = upstream;
-            this.bornInOutage = at != Outage.NONE;
+            this.bornIn = at;
         }
 
         void start() {
@@ -146,8 +149,13 @@ public final class LatencyProxy implements AutoCloseable {
             threads.execute(this::copyBack);
         }
 
-        private boolean dropping() {
-            return bornInOutage || outage != Outage.NONE;
+        /** Requests are dropped in a blackhole (and on a connection opened in one: it is never healed). */
+        private boolean droppingRequests() {
+            return bornIn == Outage.BLACKHOLE || outage == Outage.BLACKHOLE;
+        }
+
+        private boolean droppingAnswers() {
+            return bornIn != Outage.NONE || outage != Outage.NONE;
         }
 
         private void readClient() {
@@ -155,7 +163,7 @@ public final class LatencyProxy implements AutoCloseable {
             try (InputStream in = client.getInputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    if (!dropping()) {
+                    if (!droppingRequests()) {
                         toServer.add(new Chunk(Arrays.copyOf(buf, n), System.nanoTime() + latencyNanos));
                     }
                 }
@@ -178,7 +186,7 @@ public final class LatencyProxy implements AutoCloseable {
                     if (wait > 0) {
                         TimeUnit.NANOSECONDS.sleep(wait);
                     }
-                    if (!dropping()) {
+                    if (!droppingRequests()) {
                         out.write(c.bytes());
                         out.flush();
                         chunks.incrementAndGet();
@@ -194,7 +202,7 @@ public final class LatencyProxy implements AutoCloseable {
             try (InputStream in = upstream.getInputStream(); OutputStream out = client.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    if (!dropping()) {
+                    if (!droppingAnswers()) {
                         out.write(buf, 0, n);
                         out.flush();
                     }

@@ -17,14 +17,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * A member outage under a steady stream of launches: three members (20 ms API latency), some workers on each, then
  * one create request of 5 workers every 100 ms (one in flight, as an autoscaler launcher thread) while member 0's API
  * goes away ({@link LatencyProxy.Outage#DOWN}: connections reset; {@link LatencyProxy.Outage#BLACKHOLE}: nothing
- * answers). Measures from the outage to:
+ * answers; {@link LatencyProxy.Outage#ANSWERS_LOST}: requests arrive, answers do not). Measures from the outage to:
  * <ul>
  *   <li>its breaker shown open in {@code GET /v1/clusters} (polled every 25 ms), and to its state unreachable;</li>
  *   <li>new launches landing elsewhere: the answer to the first request from which on every request is fully
- *       created (on the other members).</li>
+ *       created, with no worker left pending and every worker's pod on another member (where it is once settled).</li>
  * </ul>
- * Then heals the member and checks, once things settle: every worker ever answered as created is still listed by
- * the sidecar and has exactly one pod (none lost, none duplicated), and no pod is left that the sidecar does not list.
+ * Then heals the member and checks, once things settle: every worker answered as created (and not pending) is still
+ * listed by the sidecar and has exactly one pod (none lost, none duplicated), and no pod is left that the sidecar does
+ * not list. Workers answered as pending are counted: they end adopted (listed, one pod) or forgotten with no pod.
  */
 final class OutageBench {
 
@@ -58,6 +59,7 @@ final class OutageBench {
             List<Double> unreachable = new ArrayList<>();
             List<Double> elsewhere = new ArrayList<>();
             List<Double> rejected = new ArrayList<>();
+            List<Double> pending = new ArrayList<>();
             List<Double> lost = new ArrayList<>();
             List<Double> duplicated = new ArrayList<>();
             List<Double> orphans = new ArrayList<>();
@@ -70,27 +72,36 @@ final class OutageBench {
                     unreachable.add(r.unreachableS());
                     elsewhere.add(r.elsewhereS());
                     rejected.add((double) r.rejected());
+                    pending.add((double) r.pending());
                     lost.add((double) r.lost());
                     duplicated.add((double) r.duplicated());
                     orphans.add((double) r.orphans());
                     System.out.printf("bench: outage %s run %d: breaker open %.2f s, unreachable %.2f s, elsewhere %.2f s, "
-                                    + "lost %d, duplicated %d, orphans %d%n", m, run + 1, r.breakerOpenS(), r.unreachableS(),
-                            r.elsewhereS(), r.lost(), r.duplicated(), r.orphans());
+                                    + "pending %d, lost %d, duplicated %d, orphans %d%n", m, run + 1, r.breakerOpenS(),
+                            r.unreachableS(), r.elsewhereS(), r.pending(), r.lost(), r.duplicated(), r.orphans());
                 }
             }
-            String how = "member 0 of 3 " + (mode == LatencyProxy.Outage.DOWN ? "resets every connection (API server gone)"
-                    : "holds connections and answers nothing (network partition)") + " while a create of " + BATCH
+            String how = "member 0 of 3 " + switch (mode) {
+                case DOWN -> "resets every connection (API server gone)";
+                case BLACKHOLE -> "holds connections and answers nothing (network partition)";
+                case ANSWERS_LOST -> "holds connections, takes requests and answers nothing (partition of the way back)";
+                case NONE -> throw new IllegalArgumentException("outage: NONE is no outage");
+            } + " while a create of " + BATCH
                     + " is sent every " + INTERVAL_MS + " ms, one in flight; " + o.latency().toMillis() + " ms API latency; "
                     + "NaN = not seen within " + o.observe().toSeconds() + " s";
             results.add(Figure.atMost("outage." + m + ".breaker_open_s", "outage (" + m + "): breaker open", "s", open, 5, how));
-            results.add(Figure.of("outage." + m + ".unreachable_s", "outage (" + m + "): member state unreachable", "s",
-                    unreachable, how));
+            results.add(Figure.atMost("outage." + m + ".unreachable_s", "outage (" + m + "): member state unreachable", "s",
+                    unreachable, 5, how));
             results.add(Figure.atMost("outage." + m + ".elsewhere_s", "outage (" + m + "): new launches land elsewhere", "s",
-                    elsewhere, 5, how + "; time to the answer of the first request from which on all are fully created"));
+                    elsewhere, 5, how + "; time to the answer of the first request from which on all are fully created, "
+                            + "none pending, every pod on another member"));
             results.add(Figure.of("outage." + m + ".rejected_workers", "outage (" + m + "): workers rejected meanwhile", "count",
                     rejected, "the autoscaler would ask again"));
+            results.add(Figure.of("outage." + m + ".pending_workers", "outage (" + m + "): workers answered as pending",
+                    "count", pending, "created, but the pod not confirmed by the create deadline: listed until the member "
+                            + "confirms the pod (adopted) or its absence (forgotten)"));
             results.add(Figure.atMost("outage." + m + ".lost", "outage (" + m + "): workers lost", "count", lost, 0,
-                    "answered as created but no longer listed by the sidecar or without a pod, after healing and settling"));
+                    "answered as created (not pending) but no longer listed by the sidecar or without a pod, after healing and settling"));
             results.add(Figure.atMost("outage." + m + ".duplicated", "outage (" + m + "): workers with more than one pod",
                     "count", duplicated, 0, "after healing and settling"));
             results.add(Figure.atMost("outage." + m + ".orphans", "outage (" + m + "): pods the sidecar does not list",
@@ -98,8 +109,8 @@ final class OutageBench {
         }
     }
 
-    private record RunOutcome(double breakerOpenS, double unreachableS, double elsewhereS, int rejected, int lost,
-                              int duplicated, int orphans) {
+    private record RunOutcome(double breakerOpenS, double unreachableS, double elsewhereS, int rejected, int pending,
+                              int lost, int duplicated, int orphans) {
     }
 
     private RunOutcome once(ProxiedFederation f, LatencyProxy.Outage mode, int run) throws Exception {
@@ -150,29 +161,43 @@ final class OutageBench {
         stop.set(true);
         launcher.join(Duration.ofMinutes(2).toMillis());
         int rejected = 0;
-        long stableFrom = -1;
+        Set<String> pending = new HashSet<>();
         for (CreateCall c : calls) {
             expected.addAll(c.created());
+            pending.addAll(c.pending());
             if (c.sentNanos() >= t0) {
                 rejected += c.count() - c.created().size();
-                if (!c.complete()) {
-                    stableFrom = -1;
-                } else if (stableFrom < 0) {
-                    stableFrom = c.answeredNanos();
-                }
             }
         }
+        expected.removeAll(pending);
         f.proxy(0).outage(LatencyProxy.Outage.NONE);
-        Settled s = settle(f, expected);
+        Settled s = settle(f, expected, pending);
+        Map<String, List<String>> pods = f.podsByNodeId();
+        long stableFrom = -1;
+        for (CreateCall c : calls) {
+            if (c.sentNanos() < t0) {
+                continue;
+            }
+            boolean elsewhere = c.complete() && c.pending().isEmpty()
+                    && c.created().stream().allMatch(id -> pods.containsKey(id) && !pods.get(id).contains(victim));
+            if (!elsewhere) {
+                stableFrom = -1;
+            } else if (stableFrom < 0) {
+                stableFrom = c.answeredNanos();
+            }
+        }
         return new RunOutcome(seconds(openAt.get(), t0), seconds(unreachableAt.get(), t0), seconds(stableFrom, t0),
-                rejected, s.lost(), s.duplicated(), s.orphans());
+                rejected, pending.size(), s.lost(), s.duplicated(), s.orphans());
     }
 
     private record Settled(int lost, int duplicated, int orphans) {
     }
 
-    /** Waits (up to the settle time) for no lost, duplicated or orphan workers; returns the last counts. */
-    private Settled settle(ProxiedFederation f, Set<String> expected) {
+    /**
+     * Waits (up to the settle time) for no lost, duplicated or orphan workers, and for every pending worker to be
+     * settled (listed with its pod, or gone with none); returns the last counts.
+     */
+    private Settled settle(ProxiedFederation f, Set<String> expected, Set<String> pending) {
         long deadline = System.nanoTime() + o.settle().toNanos();
         Settled last = null;
         while (System.nanoTime() < deadline) {
@@ -190,8 +215,9 @@ final class OutageBench {
                 }
                 int duplicated = (int) pods.values().stream().filter(l -> l.size() > 1).count();
                 int orphans = (int) pods.keySet().stream().filter(id -> !listed.contains(id)).count();
+                boolean pendingSettled = pending.stream().allMatch(id -> listed.contains(id) == pods.containsKey(id));
                 last = new Settled(lost, duplicated, orphans);
-                if (lost == 0 && duplicated == 0 && orphans == 0) {
+                if (lost == 0 && duplicated == 0 && orphans == 0 && pendingSettled) {
                     return last;
                 }
             } catch (RuntimeException e) {
