@@ -136,6 +136,8 @@ render fed-open-api "$fed" ray-federation -n ray --set api.host=0.0.0.0 --set ap
 render fed-defaults-raycluster "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true
 render fed-defaults-raycluster-raystart "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set autoscaler.mode=rayStart
 render fed-no-token "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set api.token.enabled=false
+render fed-logging-json "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set logging.format=json \
+  --set-string 'logging.level=info\,dev.rayfederation.k8s=debug'
 render fed-netpol "$fed" ray-federation -n ray --set networkPolicy.enabled=true \
   --set-json 'networkPolicy.management.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}},"podSelector":{"matchLabels":{"app.kubernetes.io/name":"prometheus"}}}]'
 render fed-netpol-open-api "$fed" ray-federation -n ray --set networkPolicy.enabled=true --set api.host=0.0.0.0 \
@@ -196,6 +198,8 @@ refuse "a head address without a port" "rayCluster.headAddress" "$fed" --set ray
 refuse "a member name with capitals" 'memberName: "Prod"' "$member" --set memberName=Prod
 refuse "half a CPU for the head (Ray's config takes whole amounts; schema)" "at '/autoscaler/head/resources/CPU'" "$fed" \
   --set-json 'autoscaler.head.resources={"CPU":0.5}'
+refuse "a log format the sidecar does not write (schema)" "at '/logging/format'" "$fed" --set logging.format=xml
+refuse "a log level that is not one (schema)" "at '/logging/level'" "$fed" --set-string 'logging.level=info\,dev.rayfederation=loud'
 refuse "autoscaler v2 with a head node type KubeRay does not report" 'autoscaler.head.nodeType: "ray.head.default" must be "headgroup"' \
   "$fed" --set autoscaler.version=v2 --set autoscaler.head.nodeType=ray.head.default
 

@@ -397,6 +397,14 @@ python -m ray_federation.config
     - name: JAVA_TOOL_OPTIONS
       value: {{ . | quote }}
     {{- end }}
+    {{- if eq (default "text" .Values.logging.format) "json" }}
+    - name: RAY_FEDERATION_LOG_FORMAT
+      value: json
+    {{- end }}
+    {{- with .Values.logging.level }}
+    - name: RAY_FEDERATION_LOG_LEVEL
+      value: {{ . | quote }}
+    {{- end }}
     - name: RAY_FEDERATION_POD_NAMESPACE
       valueFrom:
         fieldRef:
