@@ -99,7 +99,7 @@ class TestDecisions:
         rows = [re.split(r"\s{2,}", line.strip()) for line in section.splitlines()[1:]]
         assert rows[0] == ["9s", "replaced", "gpu-l4", "aws-use1 -> gcp-usc1", "1",
                            "re-placed from aws-use1: unschedulable: 0/4 nodes are available"]
-        assert rows[1] == ["3m", "rejected", "gpu-l4", "-", "3", "quota: virtual cluster vc-gpu has room for 0 more (GPU)"]
+        assert rows[1] == ["3m", "rejected", "cpu-small", "-", "3", "quota: virtual cluster vc-batch quota CPU=16 with 16 in use"]
         assert rows[2][1:] == ["placed", "cpu-small", "aws-use1", "2", "spread: 2 of 2 requested placed (aws-use1 2)"]
         assert rows[3][1:] == ["terminated", "cpu-small", "aws-use1", "1", "terminated at Ray's request"]
         assert len(rows) == 4
