@@ -142,6 +142,8 @@ render fed-auto-kuberay-1.7 "$fed" ray-federation -n ray --set kubeRay.rayCluste
 render fed-monitoring-no-crds-offline "$fed" ray-federation -n ray --set serviceMonitor.enabled=true \
   --set monitoring.prometheusRule.enabled=true
 render fed-no-token "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set api.token.enabled=false
+render fed-logging-json "$fed" ray-federation -n ray --set kubeRay.rayCluster.create=true --set logging.format=json \
+  --set-string 'logging.level=info\,dev.rayfederation.k8s=debug'
 render fed-netpol "$fed" ray-federation -n ray --set networkPolicy.enabled=true \
   --set-json 'networkPolicy.management.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}},"podSelector":{"matchLabels":{"app.kubernetes.io/name":"prometheus"}}}]'
 render fed-netpol-open-api "$fed" ray-federation -n ray --set networkPolicy.enabled=true --set api.host=0.0.0.0 \
@@ -210,6 +212,8 @@ refuse "mode kuberay on KubeRay 1.6.0 (no autoscalerOptions.command)" \
   --set autoscaler.mode=kuberay --set kubeRay.version=1.6.0
 refuse "a KubeRay version that is not one (schema)" "at '/kubeRay/version'" "$fed" --set kubeRay.version=latest
 refuse "nativeSidecar neither auto nor a boolean (schema)" "at '/nativeSidecar'" "$fed" --set nativeSidecar=sometimes
+refuse "a log format the sidecar does not write (schema)" "at '/logging/format'" "$fed" --set logging.format=xml
+refuse "a log level that is not one (schema)" "at '/logging/level'" "$fed" --set-string 'logging.level=info\,dev.rayfederation=loud'
 refuse "autoscaler v2 with a head node type KubeRay does not report" 'autoscaler.head.nodeType: "ray.head.default" must be "headgroup"' \
   "$fed" --set autoscaler.version=v2 --set autoscaler.head.nodeType=ray.head.default
 

@@ -456,7 +456,8 @@ def check_member(rendered):
     objs = objects(rendered, "member-defaults")
     role = objs[("Role", "ray-federation-workers")]
     check(role["metadata"]["namespace"] == "ray-workers", "member: Role must live in the workers' namespace")
-    check(rules(role) == [(("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch"))],
+    check(rules(role) == [(("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch")),
+                          (("",), ("events",), ("create",))],
           f"member: Role rules {rules(role)}")
     name = "ray-federation:ray-workers:ray-federation:capacity-reader"
     check(rules(objs[("ClusterRole", name)]) == [(("",), ("nodes",), ("list", "watch")),
@@ -489,6 +490,23 @@ def check_member(rendered):
           "member (home): must bind the ray-federation release's ServiceAccount in its namespace")
 
 
+def sidecar_env(objs):
+    """The env of the sidecar container in the rendered RayCluster's head pod (a container or a native sidecar)."""
+    pod = head_pod(objs[("RayCluster", "ray-cluster")])
+    sidecar = next(c for c in pod["containers"] + pod.get("initContainers", []) if c["name"] == "ray-federation")
+    return {e["name"]: e.get("value") for e in sidecar.get("env", [])}
+
+
+def check_logging(rendered):
+    env = sidecar_env(objects(rendered, "fed-defaults-raycluster"))
+    check("RAY_FEDERATION_LOG_FORMAT" not in env and "RAY_FEDERATION_LOG_LEVEL" not in env,
+          f"logging: the defaults (text, info) must leave the sidecar's log settings unset: {env}")
+    env = sidecar_env(objects(rendered, "fed-logging-json"))
+    check(env.get("RAY_FEDERATION_LOG_FORMAT") == "json"
+          and env.get("RAY_FEDERATION_LOG_LEVEL") == "info,dev.rayfederation.k8s=debug",
+          f"logging: logging.format json and logging.level must reach the sidecar's env: {env}")
+
+
 def check_notes(rendered):
     notes = (rendered / "fed-notes-defaults.txt").read_text()
     for text in ("sidecarContainers:", "cannot resolve it", "Secret    ray-federation-api-token",
@@ -519,7 +537,7 @@ def check_notes(rendered):
 def main():
     rendered = pathlib.Path(sys.argv[1])
     for group in (check_defaults, check_token, check_network_policy, check_full, check_rayclusters, check_kuberay_values,
-                  check_identities, check_native_sidecar, check_mode_resolution, check_member, check_notes):
+                  check_identities, check_native_sidecar, check_mode_resolution, check_member, check_logging, check_notes):
         try:
             group(rendered)
         except Exception as e:  # a missing object or key is a failure of that group, not a crash

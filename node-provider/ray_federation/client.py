@@ -199,6 +199,17 @@ class SidecarClient:
     def pools(self) -> Dict[str, Any]:
         return self.request("GET", "/v1/pools").body
 
+    def events(self, limit: Optional[int] = None, **filters: Optional[str]) -> Dict[str, Any]:
+        """``GET /v1/events``: the latest placement decisions, newest first.
+
+        ``filters`` are ``pool``, ``member`` and ``kind`` (``None`` or absent: any).
+        """
+        params = [(k, v) for k, v in sorted(filters.items()) if v is not None]
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        query = "?" + urllib.parse.urlencode(params) if params else ""
+        return self.request("GET", "/v1/events" + query).body
+
     def close(self) -> None:
         with self._lock:
             self._drop_connection()

@@ -1,14 +1,17 @@
 """``ray-federation status``: the federation at a glance, like ``ray status``.
 
-Reads ``GET /v1/clusters`` and ``GET /v1/pools`` from the sidecar and prints the member clusters
-(state, circuit breaker, free and allocated capacity, worker nodes, back-offs), the pools (nodes,
-pending, maximum, where they run) and the virtual clusters (quota used), then anything that needs
-attention (members not healthy, breakers not closed, back-offs).
+Reads ``GET /v1/clusters``, ``GET /v1/pools`` and ``GET /v1/events`` from the sidecar and prints the
+member clusters (state, circuit breaker, free and allocated capacity, worker nodes, back-offs), the
+pools (nodes, pending, maximum, where they run), the virtual clusters (quota used) and the latest
+placement decisions (placed, rejected, re-placed, terminated, with their reasons), then anything that
+needs attention (members not healthy, breakers not closed, back-offs).
 
     ray-federation status                      # once
     ray-federation status --watch              # every 2 s until Ctrl-C (--watch 10: every 10 s)
-    ray-federation status --json               # both documents as one JSON object
+    ray-federation status --json               # the documents as one JSON object
+    ray-federation status --decisions 20       # the 20 latest decisions (0: none)
     ray-federation status --url http://127.0.0.1:8765 --token-file /var/run/secrets/ray-federation/token
+    ray-federation status --url http://HEAD_POD_IP:9090   # the management port: read-only, no token
 
 Defaults come from the environment (``RAY_FEDERATION_SIDECAR_URL``, ``RAY_FEDERATION_TOKEN_FILE``),
 else the values the chart gives the autoscaler plugin: ``http://127.0.0.1:8765`` and, when that file
@@ -34,6 +37,8 @@ __all__ = ["main", "fetch", "render", "parse_quantity"]
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "/var/run/secrets/ray-federation/token"
 DEFAULT_WATCH_S = 2.0
+DEFAULT_DECISIONS = 5
+MAX_DECISIONS = 1000  # what GET /v1/events answers at most
 URL_ENV = "RAY_FEDERATION_SIDECAR_URL"
 TOKEN_FILE_ENV = "RAY_FEDERATION_TOKEN_FILE"
 
@@ -49,15 +54,21 @@ _COLUMNS = ("CPU", "GPU", "memory")
 # ---------------------------------------------------------------------------------------- data
 
 
-def fetch(client: SidecarClient) -> Dict[str, Any]:
-    """One status document: ``{"clusters": [...], "pools": [...], "virtualClusters": [...]}``."""
+def fetch(client: SidecarClient, decisions: int = DEFAULT_DECISIONS) -> Dict[str, Any]:
+    """One status document: ``{"clusters": [...], "pools": [...], "virtualClusters": [...], "events": [...]}``.
+
+    ``events`` holds the ``decisions`` latest decisions, newest first; it is left out when ``decisions`` is 0.
+    """
     clusters = client.clusters()
     pools = client.pools()
-    return {
+    status = {
         "clusters": list(clusters.get("clusters") or []),
         "pools": list(pools.get("pools") or []),
         "virtualClusters": list(pools.get("virtualClusters") or []),
     }
+    if decisions > 0:
+        status["events"] = list(client.events(limit=decisions).get("events") or [])
+    return status
 
 
 def parse_quantity(value: Any) -> Optional[float]:
@@ -125,21 +136,33 @@ def _free_alloc(member: Mapping[str, Any], resource: str) -> str:
     return f"{_fmt(resource, max(0.0, total - allocated))}/{_fmt(resource, allocated)}"
 
 
+def _age(value: Optional[str], now: _dt.datetime) -> Optional[str]:
+    """How long ago an ISO-8601 time was ("42s", "6m", "2h05m"); None when unreadable."""
+    try:
+        then = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
 def _since(value: Optional[str], now: _dt.datetime) -> str:
     if not value:
         return ""
-    try:
-        then = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return f" since {value}"
-    seconds = max(0, int((now - then).total_seconds()))
-    if seconds < 120:
-        ago = f"{seconds}s"
-    elif seconds < 7200:
-        ago = f"{seconds // 60}m"
-    else:
-        ago = f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f" for {ago}"
+    ago = _age(value, now)
+    return f" since {value}" if ago is None else f" for {ago}"
+
+
+def _where(event: Mapping[str, Any]) -> str:
+    """The members a decision concerns: "aws-use1", "aws-use1 -> gcp-usc1", or "-" (a rejection)."""
+    source, target = event.get("from"), event.get("to")
+    if source and target:
+        return f"{source} -> {target}"
+    return source or target or "-"
 
 
 def render(status: Mapping[str, Any], url: str = "", now: Optional[_dt.datetime] = None) -> str:
@@ -199,6 +222,17 @@ def render(status: Mapping[str, Any], url: str = "", now: Optional[_dt.datetime]
     else:
         out.append(" (no virtual clusters)")
 
+    if "events" in status:
+        events = status.get("events") or []
+        out.append("")
+        out.append("Latest decisions (newest first):")
+        if events:
+            rows = [[_age(e.get("time"), now) or "?", e.get("kind", "?"), e.get("pool", "?"), _where(e),
+                     str(e.get("count", "")), e.get("reason", "")] for e in events]
+            out += _table(["AGE", "KIND", "POOL", "MEMBERS", "COUNT", "REASON"], rows)
+        else:
+            out.append(" (none yet)")
+
     problems: List[str] = []
     for c in clusters:
         name = c.get("name", "?")
@@ -236,6 +270,16 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _decisions(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--decisions: expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_DECISIONS:
+        raise argparse.ArgumentTypeError(f"--decisions: must be between 0 and {MAX_DECISIONS}, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ray-federation",
@@ -245,14 +289,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.required = True
     status = sub.add_parser(
         "status",
-        help="members, pools and virtual clusters at a glance (like `ray status`)",
-        description="Members (state, breaker, capacity, nodes, back-offs), pools and virtual clusters.",
+        help="members, pools, virtual clusters and decisions at a glance (like `ray status`)",
+        description="Members (state, breaker, capacity, nodes, back-offs), pools, virtual clusters and the "
+                    "latest placement decisions.",
     )
     status.add_argument("--url", default=None,
                         help=f"the sidecar's API (default: ${URL_ENV} or {DEFAULT_URL})")
     status.add_argument("--token-file", default=None,
                         help=f"bearer token file (default: ${TOKEN_FILE_ENV}, or {DEFAULT_TOKEN_FILE} when it exists)")
     status.add_argument("--json", action="store_true", help="print JSON (one object per refresh)")
+    status.add_argument("--decisions", type=_decisions, default=DEFAULT_DECISIONS, metavar="N",
+                        help=f"show the N latest placement decisions (default {DEFAULT_DECISIONS}; 0: none)")
     status.add_argument("--watch", nargs="?", const=DEFAULT_WATCH_S, type=_positive_seconds, metavar="SECONDS",
                         help=f"refresh every SECONDS (default {DEFAULT_WATCH_S:g}) until interrupted")
     status.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
@@ -293,7 +340,7 @@ def main(
     try:
         while True:
             try:
-                status = fetch(client)
+                status = fetch(client, args.decisions)
             except SidecarError as e:
                 print(f"ray-federation status: cannot read {url}: {e}", file=err)
                 if args.watch is None:

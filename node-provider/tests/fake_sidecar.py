@@ -32,6 +32,7 @@ class Seen:
     headers: Dict[str, str]
     body: Any
     status: int
+    query: str = ""
 
 
 class ApiError(Exception):
@@ -105,6 +106,20 @@ class FakeSidecar:
         self.virtual_clusters: List[Dict[str, Any]] = [
             {"name": "vc-batch", "quota": {"CPU": "16", "memory": "64Gi"}, "used": {"CPU": "12", "memory": "24Gi"}},
             {"name": "vc-gpu", "quota": None, "used": {"CPU": "16", "GPU": "2", "memory": "64Gi"}},
+        ]
+        # GET /v1/events answers these, newest first, filtered and limited as the sidecar does
+        self.events: List[Dict[str, Any]] = [
+            {"time": "2026-12-04T17:04:40Z", "kind": "replaced", "pool": "gpu-l4", "nodeType": "gpu-l4",
+             "from": "aws-use1", "to": "gcp-usc1", "nodeIds": ["rf-7"], "count": 1,
+             "reason": "re-placed from aws-use1: unschedulable: 0/4 nodes are available"},
+            {"time": "2026-12-04T17:04:10Z", "kind": "rejected", "pool": "cpu-small", "nodeType": "cpu-small",
+             "from": None, "to": None, "nodeIds": [], "count": 3,
+             "reason": "quota: virtual cluster vc-batch quota CPU=16 with 16 in use"},
+            {"time": "2026-12-04T17:03:00Z", "kind": "placed", "pool": "cpu-small", "nodeType": "cpu-small",
+             "from": None, "to": "aws-use1", "nodeIds": ["rf-1", "rf-2"], "count": 2,
+             "reason": "spread: 2 of 2 requested placed (aws-use1 2)"},
+            {"time": "2026-12-04T17:01:00Z", "kind": "terminated", "pool": "cpu-small", "nodeType": "cpu-small",
+             "from": "aws-use1", "to": None, "nodeIds": ["rf-0"], "count": 1, "reason": "terminated at Ray's request"},
         ]
         # node type -> (how many more may be created, reason, message) for partial rejections
         self.limits: Dict[str, Tuple[int, str, str]] = {}
@@ -260,6 +275,8 @@ class FakeSidecar:
                 return 200, {}, {"clusters": self.clusters}
             if method == "GET" and path == "/v1/pools":
                 return 200, {}, {"pools": self.pools, "virtualClusters": self.virtual_clusters}
+            if method == "GET" and path == "/v1/events":
+                return self._events(split.query)
         raise ApiError(404, "not_found", f"no route {method} {path}")
 
     def _etag(self) -> str:
@@ -279,6 +296,22 @@ class FakeSidecar:
             if all(n["tags"].get(k) == v for k, v in filters.items())
         ]
         return 200, {"ETag": etag}, {"revision": f"r{self.revision}", "nodes": nodes}
+
+    def _events(self, query: str):
+        params = dict(urllib.parse.parse_qsl(query))
+        for name in params:
+            if name not in ("pool", "member", "kind", "limit"):
+                raise ApiError(400, "invalid", f"unknown query parameter '{name}'", name)
+        limit = params.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            raise ApiError(400, "invalid", f"limit: must be between 1 and 1000, got {limit}", "limit")
+        events = [
+            e for e in self.events
+            if params.get("pool") in (None, e["pool"])
+            and params.get("kind") in (None, e["kind"])
+            and params.get("member") in (None, e["from"], e["to"])
+        ]
+        return 200, {}, {"events": events[: int(limit)]}
 
     def _create(self, body: Any):
         if not isinstance(body, dict):
@@ -370,8 +403,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = raw
         with fake.lock:
-            fake.requests.append(Seen(self.command, urllib.parse.urlsplit(self.path).path, headers, parsed, status))
-            key = (self.command, urllib.parse.urlsplit(self.path).path)
+            target = urllib.parse.urlsplit(self.path)
+            fake.requests.append(Seen(self.command, target.path, headers, parsed, status, target.query))
+            key = (self.command, target.path)
             drop = key in fake._drop_after
             if drop:
                 fake._drop_after.remove(key)

@@ -207,3 +207,22 @@ class TestNotReady:
             client.request("GET", "/v1/nodes")
         assert err.value.status == 503
         assert err.value.code == "not_ready"
+
+
+class TestEvents:
+    def test_filters_and_limit_become_the_query(self, sidecar: FakeSidecar):
+        client = SidecarClient(sidecar.url)
+
+        answer = client.events(limit=1, pool="gpu-l4", member="gcp-usc1", kind=None)
+
+        assert [e["kind"] for e in answer["events"]] == ["replaced"]
+        assert sidecar.seen("GET", "/v1/events")[0].query == "member=gcp-usc1&pool=gpu-l4&limit=1"
+        client.close()
+
+    def test_a_refused_filter_names_the_parameter(self, sidecar: FakeSidecar):
+        client = SidecarClient(sidecar.url)
+        with pytest.raises(SidecarError) as refused:
+            client.events(limit=5000)
+        assert refused.value.status == 400
+        assert refused.value.field == "limit"
+        client.close()

@@ -67,7 +67,8 @@ class TestTable:
         assert " breaker cloud:gcp is open" in attention and "5 of 10 calls failed" in attention
         assert " back-off gcp-usc1/gpu-l4: pause 120s after 2 failure(s)" in attention
         assert "worker evicted" in attention
-        assert [r.path for r in sidecar.seen()] == ["/v1/clusters", "/v1/pools"]
+        assert [r.path for r in sidecar.seen()] == ["/v1/clusters", "/v1/pools", "/v1/events"]
+        assert sidecar.seen(path="/v1/events")[0].query == "limit=5"
 
     def test_a_healthy_federation_needs_no_attention(self, sidecar: FakeSidecar):
         sidecar.clusters = [sidecar.clusters[0]]
@@ -84,12 +85,60 @@ class TestTable:
         assert _row(text, "aws-use1")[4:7] == ["56/8", "5/3", "254.5Gi/1.5Gi"]
 
 
+class TestDecisions:
+    def test_latest_decisions_newest_first_with_members_and_reasons(self, sidecar: FakeSidecar):
+        now = dt.datetime.now(dt.timezone.utc)
+        sidecar.events[0]["time"] = (now - dt.timedelta(seconds=9)).isoformat()
+        sidecar.events[1]["time"] = (now - dt.timedelta(minutes=3, seconds=5)).isoformat()
+
+        code, text, err = _run("--url", sidecar.url)
+
+        assert code == 0, err
+        section = text.split("Latest decisions (newest first):\n", 1)[1].split("\n\n", 1)[0]
+        assert _row(section, "AGE") == ["AGE", "KIND", "POOL", "MEMBERS", "COUNT", "REASON"]
+        rows = [re.split(r"\s{2,}", line.strip()) for line in section.splitlines()[1:]]
+        assert rows[0] == ["9s", "replaced", "gpu-l4", "aws-use1 -> gcp-usc1", "1",
+                           "re-placed from aws-use1: unschedulable: 0/4 nodes are available"]
+        assert rows[1] == ["3m", "rejected", "cpu-small", "-", "3", "quota: virtual cluster vc-batch quota CPU=16 with 16 in use"]
+        assert rows[2][1:] == ["placed", "cpu-small", "aws-use1", "2", "spread: 2 of 2 requested placed (aws-use1 2)"]
+        assert rows[3][1:] == ["terminated", "cpu-small", "aws-use1", "1", "terminated at Ray's request"]
+        assert len(rows) == 4
+        assert text.index("Latest decisions") < text.index("Attention:")
+
+    def test_decisions_n_asks_for_n(self, sidecar: FakeSidecar):
+        code, text, err = _run("--url", sidecar.url, "--decisions", "2")
+        assert code == 0, err
+        assert [r.query for r in sidecar.seen(path="/v1/events")] == ["limit=2"]
+        section = text.split("Latest decisions (newest first):\n", 1)[1].split("\n\n", 1)[0]
+        assert [re.split(r"\s{2,}", line.strip())[1] for line in section.splitlines()[1:]] == ["replaced", "rejected"]
+
+    def test_no_decisions_yet(self, sidecar: FakeSidecar):
+        sidecar.events = []
+        code, text, _ = _run("--url", sidecar.url)
+        assert code == 0
+        assert "Latest decisions (newest first):\n (none yet)\n" in text
+
+    def test_decisions_0_leaves_them_out(self, sidecar: FakeSidecar):
+        code, text, _ = _run("--url", sidecar.url, "--decisions", "0")
+        assert code == 0
+        assert "Latest decisions" not in text
+        assert [r.path for r in sidecar.seen()] == ["/v1/clusters", "/v1/pools"]
+        code, text, _ = _run("--url", sidecar.url, "--decisions", "0", "--json")
+        assert "events" not in json.loads(text)
+
+
 class TestJson:
-    def test_json_is_both_documents(self, sidecar: FakeSidecar):
+    def test_json_is_the_documents(self, sidecar: FakeSidecar):
         code, text, err = _run("--url", sidecar.url, "--json")
         assert code == 0, err
         doc = json.loads(text)
-        assert doc == {"clusters": sidecar.clusters, "pools": sidecar.pools, "virtualClusters": sidecar.virtual_clusters}
+        assert doc == {"clusters": sidecar.clusters, "pools": sidecar.pools, "virtualClusters": sidecar.virtual_clusters,
+                       "events": sidecar.events}
+
+    def test_json_decisions_n(self, sidecar: FakeSidecar):
+        code, text, err = _run("--url", sidecar.url, "--json", "--decisions", "1")
+        assert code == 0, err
+        assert json.loads(text)["events"] == sidecar.events[:1]
 
 
 class TestWatch:
@@ -183,6 +232,9 @@ class TestConnectionAndErrors:
             (["--watch", "0"], "--watch"),
             (["--watch", "soon"], "--watch"),
             (["--timeout", "-1"], "--timeout"),
+            (["--decisions", "-1"], "--decisions"),
+            (["--decisions", "1001"], "--decisions"),
+            (["--decisions", "many"], "--decisions"),
         ],
     )
     def test_bad_arguments_exit_2_naming_the_option(self, args, field, capsys):

@@ -17,8 +17,10 @@ Exits non-zero with the logs to look at when a step does not turn out as expecte
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -135,6 +137,19 @@ class Demo:
         self.expect(not any(left.values()),
                     f"all workers gone after {time.monotonic() - started:.0f}s; pods per member: {left}")
         self.views()
+        self.decisions()
+
+    def decisions(self) -> None:
+        """What the sidecar decided along the way and why, as an operator reads it: ``ray-federation status``."""
+        print("\n== What the sidecar decided, and why (ray-federation status) ==")
+        done = subprocess.run([sys.executable, "-m", "ray_federation.status", "--url", self.fed.sidecar.url,
+                               "--decisions", "8"], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise StepFailed(f"ray-federation status exited with {done.returncode}: {done.stderr.strip()}")
+        for line in done.stdout.splitlines():
+            print(f"  {line}".rstrip())
+        kinds = re.findall(r"^ +\S+ +(placed|rejected|replaced|terminated) ", done.stdout, flags=re.M)
+        self.expect("terminated" in kinds, f"ray-federation status lists the latest decisions ({', '.join(kinds)})")
 
 
 def placement_table(fed: Federation) -> List[str]:
@@ -233,7 +248,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"\nAll {STEPS} steps behaved as expected.")
         if args.keep_running:
             print(f"Still running: try  {ray_bin}/ray status --address={fed.head.address}   or   "
-                  f"curl -s {fed.sidecar.url}/v1/pools   (Ctrl-C to stop)")
+                  f"{ray_bin}/ray-federation status --url {fed.sidecar.url}   (Ctrl-C to stop)")
             while True:
                 time.sleep(3600)
         return 0

@@ -497,6 +497,14 @@ restartPolicy Always), else for containers.
     - name: JAVA_TOOL_OPTIONS
       value: {{ . | quote }}
     {{- end }}
+    {{- if eq (default "text" .Values.logging.format) "json" }}
+    - name: RAY_FEDERATION_LOG_FORMAT
+      value: json
+    {{- end }}
+    {{- with .Values.logging.level }}
+    - name: RAY_FEDERATION_LOG_LEVEL
+      value: {{ . | quote }}
+    {{- end }}
     - name: RAY_FEDERATION_POD_NAMESPACE
       valueFrom:
         fieldRef:

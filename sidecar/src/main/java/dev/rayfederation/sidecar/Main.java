@@ -82,11 +82,13 @@ public final class Main {
                     stateFile = args[++i];
                 }
                 case "--help", "-h" -> {
-                    System.out.println("usage: ray-federation-sidecar --config FILE [--state-file FILE] [--check-config]\n"
+                    System.out.println("usage: ray-federation-sidecar --config FILE [--state-file FILE] [--check-config [--skip-file-checks]]\n"
                             + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
                             + "  --state-file FILE where to keep last known nodes and pending terminations across\n"
                             + "                    restarts during a member outage (or env RAY_FEDERATION_STATE_FILE)\n"
                             + "  --check-config    validate the config, print the effective config, exit\n"
+                            + "  --skip-file-checks  with --check-config: do not look for the kubeconfigs and token file\n"
+                            + "                    (they exist only where the sidecar runs)\n"
                             + "environment: RAY_FEDERATION_LOG_FORMAT=text|json (json: one object per line on stderr),\n"
                             + "  RAY_FEDERATION_LOG_LEVEL=info,dev.rayfederation.k8s=debug (default and per-logger levels)");
                     return;

@@ -286,13 +286,13 @@ class ChartRenderingTest {
     class MemberRbac {
 
         @Test
-        @DisplayName("the namespaced Role allows exactly create/get/list/watch/patch/delete on pods")
+        @DisplayName("the namespaced Role allows exactly create/get/list/watch/patch/delete on pods and create on events")
         void theRoleIsExactlyWhatTheSidecarUsesInTheWorkersNamespace() {
             Role role = only(rendered("member-defaults"), Role.class, "Role");
 
             assertThat(role.getMetadata().getNamespace()).isEqualTo("ray-workers");
             assertThat(rules(role.getRules())).containsExactly(
-                    "[] pods: create,delete,get,list,patch,watch");
+                    "[] pods: create,delete,get,list,patch,watch", "[] events: create");
         }
 
         @Test

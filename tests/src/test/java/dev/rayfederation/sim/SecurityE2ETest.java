@@ -54,7 +54,8 @@ class SecurityE2ETest {
             new Call("GET", "/v1/node-types", null),
             new Call("GET", "/v1/clusters", null),
             new Call("GET", "/v1/pools", null),
-            new Call("GET", "/v1/openapi.yaml", null));
+            new Call("GET", "/v1/openapi.yaml", null),
+            new Call("GET", "/v1/events", null));
 
     @TempDir
     Path dir;

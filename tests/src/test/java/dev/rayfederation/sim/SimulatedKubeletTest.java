@@ -208,6 +208,41 @@ class SimulatedKubeletTest {
         }
 
         @Test
+        void aPodWithAReadinessProbeIsReadyOnlyWhenTheRuntimeSaysItsProcessIs() {
+            List<PodRuntime.PodReadiness> attached = new CopyOnWriteArrayList<>();
+            PodRuntime runtime = new PodRuntime() {
+                @Override
+                public boolean reportsReadiness() {
+                    return true;
+                }
+
+                @Override
+                public void attachReadiness(PodReadiness readiness) {
+                    attached.add(readiness);
+                }
+            };
+            SimulatedMember m = start(member(NodeSpec.of("n0", 16, "64Gi")),
+                    SimulatedKubelet.Options.defaults().withRuntime(runtime));
+
+            Pod probed = create(m, pod("probed", "1", "1Gi", 0).editSpec().editFirstContainer().withNewReadinessProbe()
+                    .withNewHttpGet().withPath("/api/local_raylet_healthz").withNewPort(52365).endHttpGet()
+                    .endReadinessProbe().endContainer().endSpec());
+            create(m, pod("plain", "1", "1Gi", 0));
+
+            awaitRunning(m, "probed");
+            await("plain Ready").atMost(DEADLINE).until(() -> condition(get(m, "plain"), "Ready")
+                    .filter(c -> "True".equals(c.getStatus())).isPresent());
+            assertThat(condition(get(m, "probed"), "Ready")).as("probed, before its process is ready")
+                    .hasValueSatisfying(c -> assertThat(c.getStatus()).isEqualTo("False"));
+            assertThat(attached).hasSize(1);
+
+            attached.get(0).ready("m1", probed);
+
+            await("probed Ready").atMost(DEADLINE).until(() -> condition(get(m, "probed"), "Ready")
+                    .filter(c -> "True".equals(c.getStatus())).isPresent());
+        }
+
+        @Test
         void reportsThePodIpTheRuntimeChooses() {
             PodRuntime runtime = new PodRuntime() {
                 @Override

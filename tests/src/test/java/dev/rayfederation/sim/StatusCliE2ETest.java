@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code ray-federation status} (the plugin package's CLI, node-provider/ray_federation/status.py) against a real
- * sidecar: it reads the real GET /v1/clusters and /v1/pools and prints what they say.
+ * sidecar: it reads the real GET /v1/clusters, /v1/pools and /v1/events and prints what they say.
  */
 class StatusCliE2ETest extends SidecarE2E {
 
@@ -53,11 +53,51 @@ class StatusCliE2ETest extends SidecarE2E {
         assertThat(text).contains("(nothing: every member healthy, every breaker closed, no back-off)");
     }
 
-    /** Runs {@code python3 -m ray_federation.status --url <sidecar> ARGS} from this checkout; its stdout. */
+    @Test
+    @DisplayName("ray-federation status shows the latest decisions, in text and --json, from the API or the management port")
+    void statusShowsTheLatestDecisions() throws Exception {
+        start(members(2, 1, 8), c -> c
+                .withVirtualCluster(VirtualCluster.of("vc-batch").withQuota("CPU", 8))
+                .withPool(Pool.of("cpu", "vc-batch", Map.of("CPU", 2, "memory", "4Gi")).withStrategy("priority")));
+        create("cpu", 2, "first");
+        SidecarApi.Response partial = create("cpu", 4, "beyond-quota");
+        assertThat(created(partial)).hasSize(2);
+
+        JsonNode status = JSON.readTree(status("--json", "--decisions", "2"));
+        JsonNode events = status.path("events");
+        assertThat(events).as("the 2 latest decisions in %s", events).hasSize(2);
+        assertThat(events.get(0).path("kind").asText()).isEqualTo("rejected");
+        assertThat(events.get(0).path("count").asInt()).isEqualTo(2);
+        assertThat(events.get(0).path("reason").asText()).startsWith("quota: ").contains("vc-batch");
+        assertThat(events.get(1).path("kind").asText()).isEqualTo("placed");
+        assertThat(events.get(1).path("pool").asText()).isEqualTo("cpu");
+
+        String text = status();
+        String decisions = text.substring(text.indexOf("Latest decisions (newest first):"), text.indexOf("Attention:"));
+        assertThat(row(decisions, "AGE")).isEqualTo("AGE KIND POOL MEMBERS COUNT REASON");
+        List<String> rows = Arrays.stream(decisions.split("\n")).skip(2).filter(l -> !l.isBlank())
+                .map(l -> l.trim().replaceAll("\\s+", " ")).toList();
+        assertThat(rows).as("decisions in\n%s", text).hasSize(3);
+        assertThat(rows.get(0)).matches("\\d+s rejected cpu - 2 quota: .*");
+        assertThat(rows).filteredOn(r -> r.matches("\\d+s placed cpu m\\d \\d .*")).as("placements in\n%s", text)
+                .hasSize(2)
+                .allSatisfy(r -> assertThat(r).contains("priority: "));
+
+        String management = statusAt(federation.sidecar().managementUrl().toString(), "--decisions", "1");
+        assertThat(management).contains("Sidecar: " + federation.sidecar().managementUrl());
+        assertThat(row(management, "m1")).startsWith("m1 aws healthy closed ");
+        assertThat(management).containsPattern("(?m)^ *\\d+s +rejected +cpu +- +2 +quota: ");
+    }
+
+    /** Runs {@code python3 -m ray_federation.status --url <sidecar API> ARGS} from this checkout; its stdout. */
     private String status(String... args) throws Exception {
+        return statusAt(federation.sidecar().apiUrl().toString(), args);
+    }
+
+    /** Runs {@code python3 -m ray_federation.status --url URL ARGS} from this checkout; its stdout. */
+    private String statusAt(String url, String... args) throws Exception {
         Path root = RepoRoot.find();
-        List<String> command = new ArrayList<>(List.of("python3", "-m", "ray_federation.status",
-                "--url", federation.sidecar().apiUrl().toString()));
+        List<String> command = new ArrayList<>(List.of("python3", "-m", "ray_federation.status", "--url", url));
         command.addAll(Arrays.asList(args));
         Path out = dir.resolve("status.out");
         Path err = dir.resolve("status.err");

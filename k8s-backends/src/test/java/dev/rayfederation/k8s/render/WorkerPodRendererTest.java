@@ -5,6 +5,7 @@ import dev.rayfederation.k8s.resources.WorkerShape;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.junit.jupiter.api.Nested;
@@ -137,6 +138,17 @@ class WorkerPodRendererTest {
         }
 
         @Test
+        void isReadyOnlyOnceItsRayletIsHealthy() {
+            Probe probe = worker(pod).getReadinessProbe();
+
+            assertThat(probe.getHttpGet().getPath()).isEqualTo("/api/local_raylet_healthz");
+            assertThat(probe.getHttpGet().getPort().getIntVal()).isEqualTo(52365);
+            assertThat(probe.getPeriodSeconds()).isEqualTo(5);
+            assertThat(probe.getFailureThreshold()).isEqualTo(3);
+            assertThat(worker(pod).getLivenessProbe()).as("no liveness probe: a worker that dies ends, Ray replaces it").isNull();
+        }
+
+        @Test
         void isAValidPodForTheKubernetesApi() {
             KubernetesSerialization serialization = new KubernetesSerialization();
             Pod roundTrip = serialization.unmarshal(serialization.asJson(pod), Pod.class);
@@ -206,6 +218,18 @@ class WorkerPodRendererTest {
             assertThat(env(worker(pod)).get(WorkerPodContract.ENV_RAY_START_ARGS))
                     .startsWith("--address=10.0.0.12:6379 --block --num-cpus=8")
                     .contains("--resources='{\"pool-gpu-l4\":1}'");
+        }
+
+        @Test
+        void aTemplatesOwnReadinessProbeIsKept() {
+            Map<String, Object> template = Map.of("spec", Map.of("containers", List.of(Map.of(
+                    "name", "ray-worker", "image", "my/ray:1",
+                    "readinessProbe", Map.of("exec", Map.of("command", List.of("ray", "health-check")))))));
+
+            Probe probe = worker(WorkerPodRenderer.render(spec(template, Map.of()))).getReadinessProbe();
+
+            assertThat(probe.getExec().getCommand()).containsExactly("ray", "health-check");
+            assertThat(probe.getHttpGet()).isNull();
         }
 
         @Test

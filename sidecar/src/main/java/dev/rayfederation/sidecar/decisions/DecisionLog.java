@@ -73,7 +73,7 @@ public final class DecisionLog {
      * A create request's outcome: one PLACED decision per member that got workers (with the strategy and the whole
      * split in its reason), and one REJECTED for the workers not created.
      *
-     * @param placed  the nodes placement chose
+     * @param placed  the nodes placement chose, on the member each is on now
      * @param created the ids among them whose create succeeded
      */
     public void created(String pool, String nodeType, String strategy, int requested, List<NodeRecord> placed,

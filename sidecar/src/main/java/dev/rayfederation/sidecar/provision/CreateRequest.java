@@ -11,7 +11,7 @@ import java.util.Map;
  * @param tags       Ray tags to store on every created node
  * @param resources  what Ray believes one node provides (informational: the pool config is authoritative)
  * @param labels     Ray labels from the node type (informational)
- * @param nodeConfig Ray's node_config for the type (bounded: see README "What node_config may carry")
+ * @param nodeConfig Ray's node_config for the type (bounded: see docs/security.md, "What node_config may carry")
  * @param hash       SHA-256 of the canonical body, to tell a replay from a conflicting reuse of the id
  */
 public record CreateRequest(

@@ -174,8 +174,10 @@ public final class NodeCreator {
 
     private void count(Placed placed, CreateOutcome outcome) {
         String pool = placed.pool().name();
+        // where the nodes are now: a node its first member refused has moved to another (and is logged there)
+        List<NodeRecord> now = placed.nodes().stream().map(n -> registry.get(n.id()).orElse(n)).toList();
         decisions.created(pool, placed.pool().rayNodeType(), placed.pool().strategy().name(), placed.request().count(),
-                placed.nodes(), outcome.created(), outcome.rejected().count(), outcome.rejected().reason(),
+                now, outcome.created(), outcome.rejected().count(), outcome.rejected().reason(),
                 outcome.rejected().message());
         metrics.createRequest(pool, outcome.rejected().count() == 0 ? "created"
                 : outcome.created().isEmpty() ? "rejected" : "partial");
