@@ -137,10 +137,27 @@ class AntRayConfigTest {
                 Arguments.of(TEAM_A, "    antRay: {divisible: 'no'}\n", "virtualClusters[0].antRay.divisible: must be true or false"),
                 Arguments.of(TEAM_A, "    antRay: {name: x}\n", "virtualClusters[0].antRay.name: unknown key"),
                 Arguments.of(TEAM_B, "    antRay: {id: team-a}\n",
-                        "virtualClusters[1].antRay.id: 'team-a' is already used by virtualClusters[0].antRay.id (must be unique)"),
+                        "virtualClusters[1].antRay.id: 'team-a' is already used by virtualClusters[0].name, the default id (must be unique)"),
                 Arguments.of(TEAM_A, "    antRay: {id: team-b}\n",
                         "virtualClusters[1].antRay: 'team-b' (the default id: this virtual cluster's name) is already used by "
                                 + "virtualClusters[0].antRay.id (must be unique)"));
+    }
+
+    @Test
+    void anIdTakenByAnotherVirtualClusterIsNamedAlsoWhenOnlyDivisibleIsGiven() {
+        String yaml = BASE.replace(TEAM_A, TEAM_A + "    antRay: {id: team-b}\n")
+                .replace(TEAM_B, TEAM_B + "    antRay: {divisible: true}\n");
+
+        assertThat(problems(yaml)).containsExactly("virtualClusters[1].antRay: 'team-b' (the default id: this virtual "
+                + "cluster's name) is already used by virtualClusters[0].antRay.id (must be unique)");
+    }
+
+    @Test
+    void twoVirtualClustersWithOneNameAreReportedOnceForTheNameNotAgainForTheDefaultIds() {
+        String yaml = BASE.replace("  - name: team-b\n", "  - name: team-a\n");
+
+        assertThat(problems(yaml)).containsExactly("virtualClusters[1].name: 'team-a' is already used by virtualClusters[0] (must be unique)",
+                "pools[1].virtualCluster: 'team-b' is not declared in virtualClusters (declared: team-a)");
     }
 
     @ParameterizedTest(name = "{2}")
