@@ -466,14 +466,19 @@ class RayHead:
 
     @classmethod
     def start(cls, ray_bin: Path, autoscaling_config: Path, gcs_port: int, temp_dir: Path, log: Path,
-              node_id: str, autoscaler: str, marker: str, timeout_s: float = 180.0) -> "RayHead":
+              node_id: str, autoscaler: str, marker: str, timeout_s: float = 180.0,
+              dashboard_port: Optional[int] = None, num_cpus: int = 0) -> "RayHead":
+        """``dashboard_port``: serve Ray's dashboard on 127.0.0.1 at that port (default: no dashboard);
+        ``num_cpus``: CPUs the head itself offers to tasks (default none: work goes to the workers)."""
         if autoscaler not in ("v1", "v2"):
             raise ValueError(f"autoscaler: 'v1' or 'v2', got {autoscaler!r}")
         env = head_env(ray_bin, node_id, autoscaler, marker)
+        dashboard = ["--include-dashboard=false"] if dashboard_port is None else [
+            "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}"]
         argv = [str(ray_bin / "ray"), "start", "--head", "--block",
                 f"--port={gcs_port}", "--node-ip-address=127.0.0.1",
                 "--dashboard-agent-listen-port=0",
-                "--num-cpus=0", "--num-gpus=0", "--include-dashboard=false",
+                f"--num-cpus={num_cpus}", "--num-gpus=0", *dashboard,
                 "--object-store-memory=100000000", f"--temp-dir={temp_dir}",
                 f"--autoscaling-config={autoscaling_config}", "--disable-usage-stats"]
         process = ManagedProcess(f"ray head ({autoscaler})", argv, log, env)

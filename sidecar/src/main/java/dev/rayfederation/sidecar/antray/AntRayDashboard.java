@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -30,8 +31,12 @@ public final class AntRayDashboard {
 
     /** "... revision (3) is expired, the latest revision of the virtual cluster team-a is 5". */
     private static final Pattern EXPIRED = Pattern.compile("revision \\(-?\\d+\\) is expired.*latest revision of the virtual cluster \\S+ is (-?\\d+)");
-    /** The refusal when the primary cluster has too few idle nodes of a template. */
-    private static final Pattern NOT_ENOUGH = Pattern.compile("No enough nodes", Pattern.CASE_INSENSITIVE);
+    /**
+     * The refusal when too few idle nodes can move: "No enough nodes to add to the virtual cluster" (the primary
+     * cluster has too few idle nodes of a template) or "... to remove from ..." (the virtual cluster's nodes are
+     * busy). {@code replicaSetsToRecommend} then says how many nodes of each template it can add, or remove, at most.
+     */
+    private static final Pattern NOT_ENOUGH = Pattern.compile("No enough nodes(?: to (add|remove))?", Pattern.CASE_INSENSITIVE);
 
     private final URI base;
     private final Duration timeout;
@@ -135,13 +140,38 @@ public final class AntRayDashboard {
      *
      * @param nodeTemplates node id → template of the nodes it holds now
      * @param expiredLatest the latest revision, when the update was refused as built on an expired one
-     * @param recommended   what it could hold per template, when it refused for lack of idle nodes
+     * @param recommended   when it refused for lack of idle nodes: how many nodes of each template it can add (or
+     *                      remove) at most
      */
     public record Answer(boolean ok, String message, long revision, Map<String, String> nodeTemplates, Long expiredLatest,
                          Map<String, Integer> recommended) {
 
         public boolean notEnoughNodes() {
             return !ok && message != null && NOT_ENOUGH.matcher(message).find();
+        }
+
+        /**
+         * After a "No enough nodes" refusal of {@code asked}: the replica sets nearest to it that ant-ray said it can
+         * reach from {@code held} (what the virtual cluster holds now). Growth is cut to what it can add, or shrinking
+         * to what it can remove; a refusal that says neither cuts both.
+         */
+        public Map<String, Integer> reachable(Map<String, Integer> asked, Map<String, Integer> held) {
+            Matcher m = NOT_ENOUGH.matcher(message == null ? "" : message);
+            String direction = m.find() && m.group(1) != null ? m.group(1).toLowerCase(Locale.ROOT) : "";
+            Map<String, Integer> out = new TreeMap<>();
+            for (Map.Entry<String, Integer> e : asked.entrySet()) {
+                int want = e.getValue();
+                int have = held.getOrDefault(e.getKey(), 0);
+                int most = recommended.getOrDefault(e.getKey(), Math.abs(want - have));
+                if (want > have && !direction.equals("remove")) {
+                    out.put(e.getKey(), have + Math.max(0, Math.min(want - have, most)));
+                } else if (want < have && !direction.equals("add")) {
+                    out.put(e.getKey(), have - Math.max(0, Math.min(have - want, most)));
+                } else {
+                    out.put(e.getKey(), want);
+                }
+            }
+            return out;
         }
 
         public boolean expired() {

@@ -28,12 +28,13 @@ import java.util.concurrent.TimeUnit;
  * Keeps ant-ray's virtual clusters in step with the workers the sidecar placed for each of ours, so that Ray
  * itself confines a tenant's tasks to its own workers.
  *
- * <p>Growing: a worker counts for its virtual cluster once Ray reports it {@code up-to-date} (joined, idle); the
- * replica sets then ask ant-ray for that many nodes of its node type, and ant-ray moves idle nodes of the primary
- * cluster in. When it holds fewer idle nodes than asked ("No enough nodes"), the sync asks for what it recommends
- * and tries again later. Shrinking: a terminated worker's pod is deleted only after the virtual cluster was asked
- * for one node fewer and ant-ray let one go (or after {@code shrinkWait}), so the deletion does not pull a node out
- * from under ant-ray's bookkeeping.
+ * <p>Growing: a worker counts for its virtual cluster once it is {@code up-to-date} (its pod Running and Ready: the
+ * raylet is up); the replica sets then ask ant-ray for that many nodes of its node type, and ant-ray moves idle nodes
+ * of the primary cluster in. When it has fewer idle nodes than asked ("No enough nodes"), the sync asks for as many
+ * as it can move now and tries again later. Shrinking: a terminated worker's pod is deleted only after the virtual
+ * cluster was asked for one node fewer and ant-ray let one go (or after {@code shrinkWait}), so the deletion does not
+ * pull a node out from under ant-ray's bookkeeping. ant-ray picks which idle node leaves; when it keeps the dying
+ * one, it replaces it from the primary cluster once it is gone.
  *
  * <p>Every update builds on the last revision ant-ray gave; an expired revision is replaced by the latest one and
  * the update sent again. Failures back off (retryInterval, doubling up to 30 s); the state is posted again every
@@ -223,13 +224,9 @@ public final class AntRaySync implements WorkerMembership {
                 failed(s, "refused: " + answer.message());
                 return;
             }
-            // too few idle nodes of some type yet (workers still joining Ray): ask for what it can hold now
-            Map<String, Integer> partial = new TreeMap<>();
-            for (Map.Entry<String, Integer> e : target.entrySet()) {
-                int could = answer.recommended().getOrDefault(e.getKey(), e.getValue());
-                partial.put(e.getKey(), Math.max(0, Math.min(e.getValue(), could)));
-            }
-            s.lastError = "waiting for workers to join Ray idle: ant-ray holds at most " + answer.recommended() + " of " + target;
+            // too few idle nodes to move yet (workers still joining Ray, or busy): ask for what it can do now
+            Map<String, Integer> partial = answer.reachable(ask, held(s));
+            s.lastError = "waiting for idle nodes: ant-ray can move at most " + answer.recommended() + " towards " + target;
             if (partial.equals(ask) || partial.equals(s.applied)) {
                 s.nextAttempt = now.plus(retry);
                 return;
@@ -237,6 +234,20 @@ public final class AntRaySync implements WorkerMembership {
             ask = partial;
         }
         s.nextAttempt = now.plus(retry);
+    }
+
+    /** The replica sets ant-ray holds for this virtual cluster: the last ones it accepted, or as it lists them. */
+    private Map<String, Integer> held(VcState s) {
+        if (s.applied != null) {
+            return s.applied;
+        }
+        try {
+            Map<String, Integer> listed = new TreeMap<>();
+            dashboard.get(s.id).ifPresent(l -> l.nodeTemplates().values().forEach(t -> listed.merge(t, 1, Integer::sum)));
+            return listed;
+        } catch (AntRayDashboard.Unreachable e) {
+            return Map.of();
+        }
     }
 
     private Long listedRevision(VcState s) {

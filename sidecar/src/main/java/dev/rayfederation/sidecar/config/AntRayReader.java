@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  */
 final class AntRayReader {
 
+    /** How an id that defaults to a virtual cluster's name is named in messages. */
+    private static final String DEFAULT_ID = ".name, the default id";
     /** What ant-ray accepts as a virtual cluster id. */
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
@@ -71,6 +73,11 @@ final class AntRayReader {
         }
     }
 
+    /** "virtualClusters[1].antRay" → "virtualClusters[1].name, the default id". */
+    private static String defaultIdPath(ConfigNode section) {
+        return section.path().substring(0, section.path().length() - ".antRay".length()) + DEFAULT_ID;
+    }
+
     /**
      * One virtual cluster's {@code antRay}. Ids are unique across virtual clusters, defaults (the names) included.
      *
@@ -81,8 +88,9 @@ final class AntRayReader {
         FederationConfig.AntRayCluster byDefault = new FederationConfig.AntRayCluster(name, false);
         if (!section.isPresent()) {
             if (name != null) {
-                String earlier = pathById.putIfAbsent(name, section.path() + ".id");
-                if (earlier != null) {
+                String earlier = pathById.putIfAbsent(name, defaultIdPath(section));
+                // two default ids collide only when two names do, which the names' own check reports
+                if (earlier != null && !earlier.endsWith(DEFAULT_ID)) {
                     section.problem("'" + name + "' (the default id: this virtual cluster's name) is already used by "
                             + earlier + " (must be unique)");
                 }
@@ -99,9 +107,12 @@ final class AntRayReader {
             if (idField.isPresent() && !ID.matcher(id).matches()) {
                 idField.problem("must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (got '" + id + "')");
             } else {
-                String earlier = pathById.putIfAbsent(id, idField.path());
-                if (earlier != null) {
+                String earlier = pathById.putIfAbsent(id, idField.isPresent() ? idField.path() : defaultIdPath(section));
+                if (earlier != null && idField.isPresent()) {
                     idField.problem("'" + id + "' is already used by " + earlier + " (must be unique)");
+                } else if (earlier != null && !earlier.endsWith(DEFAULT_ID)) {
+                    section.problem("'" + id + "' (the default id: this virtual cluster's name) is already used by "
+                            + earlier + " (must be unique)");
                 }
             }
         }

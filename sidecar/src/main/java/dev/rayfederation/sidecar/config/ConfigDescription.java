@@ -44,7 +44,8 @@ final class ConfigDescription {
                 "tokenFile", config.api().tokenFile() == null ? null : config.api().tokenFile().toString()));
         root.put("management", ordered("listen", config.management().listen().toString()));
         root.put("clusters", config.clusters().stream().map(ConfigDescription::cluster).toList());
-        root.put("virtualClusters", config.virtualClusters().stream().map(ConfigDescription::virtualCluster).toList());
+        root.put("virtualClusters", config.virtualClusters().stream()
+                .map(vc -> virtualCluster(vc, config.antRay().enabled())).toList());
         root.put("pools", config.pools().stream().map(ConfigDescription::pool).toList());
         root.put("timing", ordered(
                 "memberStartTimeout", Durations.format(config.timing().memberStartTimeout()),
@@ -65,10 +66,7 @@ final class ConfigDescription {
             root.put("antRay", ordered("enabled", true, "dashboardUrl", antRay.dashboardUrl().toString(),
                     "requestTimeout", Durations.format(antRay.requestTimeout()),
                     "retryInterval", Durations.format(antRay.retryInterval()),
-                    "shrinkWait", Durations.format(antRay.shrinkWait()),
-                    "virtualClusters", config.virtualClusters().stream()
-                            .map(vc -> ordered("name", vc.name(), "id", vc.antRay().id(), "divisible", vc.antRay().divisible()))
-                            .toList()));
+                    "shrinkWait", Durations.format(antRay.shrinkWait())));
         }
         try {
             return YAML.writeValueAsString(root);
@@ -125,8 +123,14 @@ final class ConfigDescription {
                 "gpuResourceName", c.gpuResourceName());
     }
 
-    private static Map<String, Object> virtualCluster(VirtualCluster vc) {
-        return ordered("name", vc.name(), "quota", quantities(vc.quota()));
+    /** With its ant-ray mapping when the integration is on, or when it is not the default one. */
+    private static Map<String, Object> virtualCluster(VirtualCluster vc, boolean antRayEnabled) {
+        Map<String, Object> out = ordered("name", vc.name(), "quota", quantities(vc.quota()));
+        FederationConfig.AntRayCluster a = vc.antRay();
+        if (antRayEnabled || !a.equals(new FederationConfig.AntRayCluster(vc.name(), false))) {
+            out.put("antRay", ordered("id", a.id(), "divisible", a.divisible()));
+        }
+        return out;
     }
 
     private static Map<String, Object> pool(Pool p) {
