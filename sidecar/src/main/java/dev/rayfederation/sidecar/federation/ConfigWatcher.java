@@ -55,7 +55,6 @@ public final class ConfigWatcher {
             if (!Arrays.equals(h, lastHash)) {
                 load(content);
             }
-            reconfiguration.forgetRetired();
         } catch (RuntimeException e) {
             LOG.error("checking {} for changes failed", file, e);
         }

@@ -44,6 +44,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -158,6 +159,7 @@ public final class Federation implements NodeProvider, FederationState {
         replacer.start(scheduler);
         unknownFates.start(scheduler);
         antRay.ifPresent(AntRaySync::start);
+        scheduler.scheduleWithFixedDelay(reconfiguration::forgetRetired, 1, 1, TimeUnit.SECONDS);
         if (watcher != null) {
             watcher.start(scheduler);
         }

@@ -173,8 +173,12 @@ public final class Reconfiguration {
             }
             removed.remove(name);
             cordons.uncordon(name);
-            if (m != null) {
-                m.close();
+            try {
+                if (m != null) {
+                    m.close();
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("closing member {}: {}", name, e.getMessage());
             }
             LOG.info("member {} removed from the configuration has no workers left; forgotten", name);
         }
