@@ -86,7 +86,8 @@ public final class Main {
                 }
                 case "--help", "-h" -> {
                     System.out.println("usage: ray-federation-sidecar --config FILE [--state-file FILE] [--check-config]\n"
-                            + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
+                            + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG); watched, and\n"
+                            + "                    applied live when it changes (SIGHUP: read it now)\n"
                             + "  --state-file FILE where to keep last known nodes and pending terminations across\n"
                             + "                    restarts during a member outage (or env RAY_FEDERATION_STATE_FILE)\n"
                             + "  --check-config    validate the config, print the effective config, exit\n"

@@ -36,6 +36,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * The node-provider HTTP API on {@code api.listen}: routing, request parsing and the views. Reads are answered
@@ -49,6 +50,7 @@ public final class ApiServer {
     public static final long BODY_LIMIT = 1024 * 1024;
     /** Cordon and uncordon paths: {@code /v1/clusters/{name}:cordon}, {@code :uncordon}. */
     static final String CORDON = "/v1/clusters/[a-z][a-z0-9-]*:(cordon|uncordon)";
+    private static final Pattern CORDON_PATH = Pattern.compile(CORDON);
 
     private final Vertx vertx;
     private final NodeProvider provider;
@@ -130,7 +132,8 @@ public final class ApiServer {
             case "/v1/nodes", "/v1/nodes:terminate", "/v1/node-types", "/v1/clusters", "/v1/pools", "/v1/events",
                  "/v1/openapi.yaml" -> path;
             default -> path.startsWith("/v1/nodes/") && path.endsWith("/tags") ? "/v1/nodes/{id}/tags"
-                    : path.matches(CORDON) ? "/v1/clusters/{name}:" + path.substring(path.lastIndexOf(':') + 1) : "other";
+                    : CORDON_PATH.matcher(path).matches()
+                    ? "/v1/clusters/{name}:" + path.substring(path.lastIndexOf(':') + 1) : "other";
         };
     }
 
