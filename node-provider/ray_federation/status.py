@@ -50,11 +50,12 @@ _COLUMNS = ("CPU", "GPU", "memory")
 
 
 def fetch(client: SidecarClient) -> Dict[str, Any]:
-    """One status document: ``{"clusters": [...], "pools": [...], "virtualClusters": [...]}``."""
+    """One status document: ``{"clusters": [...], "config": {...}, "pools": [...], "virtualClusters": [...]}``."""
     clusters = client.clusters()
     pools = client.pools()
     return {
         "clusters": list(clusters.get("clusters") or []),
+        "config": clusters.get("config") or {},
         "pools": list(pools.get("pools") or []),
         "virtualClusters": list(pools.get("virtualClusters") or []),
     }
@@ -212,6 +213,18 @@ def render(status: Mapping[str, Any], url: str = "", now: Optional[_dt.datetime]
     for scope, c in sorted(breakers.items()):
         reason = f": {c['breakerReason']}" if c.get("breakerReason") else ""
         problems.append(f" breaker {scope} is {c.get('breaker')}{_since(c.get('breakerSince'), now)}{reason}")
+    for c in clusters:
+        if c.get("cordoned"):
+            what = "removed from the configuration" if c.get("removed") else f"cordoned by {c.get('cordonedBy')}"
+            reason = f": {c['cordonReason']}" if c.get("cordonReason") and not c.get("removed") else ""
+            problems.append(f" member {c.get('name', '?')} is {what}{_since(c.get('cordonedSince'), now)}{reason}"
+                            f" (no new workers; {c.get('nodes', 0)} still there)")
+    config = status.get("config") or {}
+    if config.get("lastReload") == "refused":
+        first = (config.get("problems") or ["?"])[0]
+        problems.append(f" config reload refused{_since(config.get('lastReloadAt'), now)}, generation "
+                        f"{config.get('generation')} stays in force: {first}"
+                        + (f" (and {len(config['problems']) - 1} more)" if len(config.get("problems") or []) > 1 else ""))
     for c in clusters:
         for b in c.get("backoffs") or []:
             reason = f": {b['reason']}" if b.get("reason") else ""
