@@ -55,7 +55,7 @@ _COLUMNS = ("CPU", "GPU", "memory")
 
 
 def fetch(client: SidecarClient, decisions: int = DEFAULT_DECISIONS) -> Dict[str, Any]:
-    """One status document: ``{"clusters": [...], "pools": [...], "virtualClusters": [...], "events": [...]}``.
+    """One status document: ``{"clusters": [...], "config": {...}, "pools": [...], "virtualClusters": [...], "events": [...]}``.
 
     ``events`` holds the ``decisions`` latest decisions, newest first; it is left out when ``decisions`` is 0.
     """
@@ -63,6 +63,7 @@ def fetch(client: SidecarClient, decisions: int = DEFAULT_DECISIONS) -> Dict[str
     pools = client.pools()
     status = {
         "clusters": list(clusters.get("clusters") or []),
+        "config": clusters.get("config") or {},
         "pools": list(pools.get("pools") or []),
         "virtualClusters": list(pools.get("virtualClusters") or []),
     }
@@ -246,6 +247,18 @@ def render(status: Mapping[str, Any], url: str = "", now: Optional[_dt.datetime]
     for scope, c in sorted(breakers.items()):
         reason = f": {c['breakerReason']}" if c.get("breakerReason") else ""
         problems.append(f" breaker {scope} is {c.get('breaker')}{_since(c.get('breakerSince'), now)}{reason}")
+    for c in clusters:
+        if c.get("cordoned"):
+            what = "removed from the configuration" if c.get("removed") else f"cordoned by {c.get('cordonedBy')}"
+            reason = f": {c['cordonReason']}" if c.get("cordonReason") and not c.get("removed") else ""
+            problems.append(f" member {c.get('name', '?')} is {what}{_since(c.get('cordonedSince'), now)}{reason}"
+                            f" (no new workers; {c.get('nodes', 0)} still there)")
+    config = status.get("config") or {}
+    if config.get("lastReload") == "refused":
+        first = (config.get("problems") or ["?"])[0]
+        problems.append(f" config reload refused{_since(config.get('lastReloadAt'), now)}, generation "
+                        f"{config.get('generation')} stays in force: {first}"
+                        + (f" (and {len(config['problems']) - 1} more)" if len(config.get("problems") or []) > 1 else ""))
     for c in clusters:
         for b in c.get("backoffs") or []:
             reason = f": {b['reason']}" if b.get("reason") else ""

@@ -103,6 +103,8 @@ class FakeSidecar:
                 "resources": {"CPU": "8", "GPU": "1", "memory": "32Gi"}, "byCluster": {"gcp-usc1": 2},
             },
         ]
+        self.config: Dict[str, Any] = {"generation": 1, "since": "2026-01-01T00:00:00Z", "lastReloadAt": None,
+                                       "lastReload": None, "problems": []}
         self.virtual_clusters: List[Dict[str, Any]] = [
             {"name": "vc-batch", "quota": {"CPU": "16", "memory": "64Gi"}, "used": {"CPU": "12", "memory": "24Gi"}},
             {"name": "vc-gpu", "quota": None, "used": {"CPU": "16", "GPU": "2", "memory": "64Gi"}},
@@ -272,7 +274,7 @@ class FakeSidecar:
             if method == "GET" and path == "/v1/node-types":
                 return 200, {}, {"availableNodeTypes": self.node_types}
             if method == "GET" and path == "/v1/clusters":
-                return 200, {}, {"clusters": self.clusters}
+                return 200, {}, {"clusters": self.clusters, "config": self.config}
             if method == "GET" and path == "/v1/pools":
                 return 200, {}, {"pools": self.pools, "virtualClusters": self.virtual_clusters}
             if method == "GET" and path == "/v1/events":

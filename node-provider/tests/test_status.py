@@ -76,6 +76,16 @@ class TestTable:
         assert code == 0
         assert "(nothing: every member healthy, every breaker closed, no back-off)" in text
 
+    def test_cordoned_members_and_a_refused_reload_need_attention(self, sidecar: FakeSidecar):
+        sidecar.clusters = [dict(sidecar.clusters[0], cordoned=True, cordonedBy="alice", cordonReason="kernel upgrade",
+                                 cordonedSince=(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)).isoformat())]
+        sidecar.config.update(lastReload="refused", problems=["rayCluster.name: cannot change live", "api.listen: x"])
+        code, text, _ = _run("--url", sidecar.url)
+        assert code == 0
+        attention = text.split("Attention:\n", 1)[1]
+        assert " member aws-use1 is cordoned by alice for 3m: kernel upgrade (no new workers; 6 still there)" in attention
+        assert " config reload refused, generation 1 stays in force: rayCluster.name: cannot change live (and 1 more)" in attention
+
     def test_gpu_column_when_a_member_has_gpus(self, sidecar: FakeSidecar):
         sidecar.clusters[0]["capacity"] = {"CPU": "64", "GPU": "8", "memory": "256Gi"}
         sidecar.clusters[0]["allocated"] = {"CPU": "8", "GPU": "3", "memory": "1536Mi"}
@@ -132,8 +142,8 @@ class TestJson:
         code, text, err = _run("--url", sidecar.url, "--json")
         assert code == 0, err
         doc = json.loads(text)
-        assert doc == {"clusters": sidecar.clusters, "pools": sidecar.pools, "virtualClusters": sidecar.virtual_clusters,
-                       "events": sidecar.events}
+        assert doc == {"clusters": sidecar.clusters, "config": sidecar.config, "pools": sidecar.pools,
+                       "virtualClusters": sidecar.virtual_clusters, "events": sidecar.events}
 
     def test_json_decisions_n(self, sidecar: FakeSidecar):
         code, text, err = _run("--url", sidecar.url, "--json", "--decisions", "1")

@@ -9,8 +9,10 @@ import dev.rayfederation.sidecar.api.ApiServer;
 import dev.rayfederation.sidecar.api.ManagementServer;
 import dev.rayfederation.sidecar.config.ConfigException;
 import dev.rayfederation.sidecar.config.ConfigLoader;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.federation.ConfigWatcher;
 import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.logging.LogSettings;
 import dev.rayfederation.sidecar.sync.StateStore;
@@ -24,6 +26,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -83,7 +86,8 @@ public final class Main {
                 }
                 case "--help", "-h" -> {
                     System.out.println("usage: ray-federation-sidecar --config FILE [--state-file FILE] [--check-config [--skip-file-checks]]\n"
-                            + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG)\n"
+                            + "  --config FILE     the federation config (or env RAY_FEDERATION_CONFIG); watched, and\n"
+                            + "                    applied live when it changes (SIGHUP: read it now)\n"
                             + "  --state-file FILE where to keep last known nodes and pending terminations across\n"
                             + "                    restarts during a member outage (or env RAY_FEDERATION_STATE_FILE)\n"
                             + "  --check-config    validate the config, print the effective config, exit\n"
@@ -119,7 +123,7 @@ public final class Main {
             return;
         }
         LOG.info("effective configuration:\n{}", ConfigLoader.describe(config));
-        new Main(config).run(token, stateFile == null ? null : Path.of(stateFile));
+        new Main(config).run(token, stateFile == null ? null : Path.of(stateFile), Path.of(configPath));
     }
 
     private static String readToken(FederationConfig config) {
@@ -139,7 +143,7 @@ public final class Main {
         }
     }
 
-    private void run(String token, Path stateFile) {
+    private void run(String token, Path stateFile, Path configFile) {
         scheduler = Executors.newScheduledThreadPool(1, r -> {
             Thread t = new Thread(r, "ray-federation-retries");
             t.setDaemon(true);
@@ -150,12 +154,17 @@ public final class Main {
             members.put(c.name(), MemberClusters.connect(c.memberSpec(), options(c), breakers));
         }
         NodeRegistry registry = new NodeRegistry();
-        FederationMetrics metrics = new FederationMetrics().observe(config, registry, members);
+        CurrentConfig current = new CurrentConfig(config);
+        FederationMetrics metrics = new FederationMetrics().observe(current, registry, members);
         metrics.observeBreakers(breakers);
-        Federation federation = new Federation(config, members, registry, scheduler, metrics);
+        // members added by a reload get the settings that cannot change live, so those of start-up
+        Federation federation = new Federation(current, members, registry, scheduler, metrics, Clock.systemUTC(),
+                c -> MemberClusters.connect(c.memberSpec(), options(c), breakers));
         if (stateFile != null) {
             federation.restore(new StateStore(stateFile));
         }
+        ConfigWatcher watcher = federation.watch(configFile);
+        reloadOnHangup(watcher);
         this.federation = federation;
         metrics.observeBackoff(federation::backoffs);
         vertx = Vertx.vertx();
@@ -172,6 +181,15 @@ public final class Main {
         LOG.info("node-provider API on http://{} ({}), management on http://{}", config.api().listen(),
                 token == null ? "no token: loopback only" : "bearer token required", config.management().listen());
         federation.start();
+    }
+
+    /** SIGHUP reads the config file at once (it is also polled); where the JVM offers no signal handling, polling only. */
+    private static void reloadOnHangup(ConfigWatcher watcher) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> watcher.reloadNow());
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            LOG.info("SIGHUP is not available here ({}); the config file is still polled", e.getMessage());
+        }
     }
 
     private MemberClusterOptions options(FederationConfig.Cluster c) {
@@ -195,7 +213,7 @@ public final class Main {
         } catch (Exception e) {
             LOG.warn("closing Vert.x: {}", e.getMessage());
         }
-        members.values().forEach(m -> {
+        (federation == null ? members : federation.members()).values().forEach(m -> {
             try {
                 m.close();
             } catch (RuntimeException e) {

@@ -69,6 +69,36 @@ public record SidecarConfig(String rayClusterName, String headAddress, List<Clus
         return new SidecarConfig(rayClusterName, headAddress, all, virtualClusters, pools, extra);
     }
 
+    /** Adds a member at the end of clusters. */
+    public SidecarConfig withCluster(Cluster added) {
+        List<Cluster> all = new ArrayList<>(clusters);
+        all.add(added);
+        return new SidecarConfig(rayClusterName, headAddress, all, virtualClusters, pools, extra);
+    }
+
+    /** Leaves a member out of clusters. */
+    public SidecarConfig withoutCluster(String name) {
+        withCluster(name, c -> c); // fails on an unknown name
+        List<Cluster> all = clusters.stream().filter(c -> !c.name().equals(name)).toList();
+        return new SidecarConfig(rayClusterName, headAddress, all, virtualClusters, pools, extra);
+    }
+
+    /** Changes one pool, e.g. {@code withPool("cpu", p -> p.withStrategy("priority"))}. */
+    public SidecarConfig withPool(String name, UnaryOperator<Pool> change) {
+        pool(name); // fails on an unknown name
+        List<Pool> all = pools.stream().map(p -> p.name().equals(name) ? change.apply(p) : p).toList();
+        return new SidecarConfig(rayClusterName, headAddress, clusters, virtualClusters, all, extra);
+    }
+
+    /** Changes one virtual cluster, e.g. {@code withVirtualCluster("vc", v -> v.withQuota("CPU", 8))}. */
+    public SidecarConfig withVirtualCluster(String name, UnaryOperator<VirtualCluster> change) {
+        if (virtualClusters.stream().noneMatch(v -> v.name().equals(name))) {
+            throw new IllegalArgumentException("virtual cluster: unknown '" + name + "'");
+        }
+        List<VirtualCluster> all = virtualClusters.stream().map(v -> v.name().equals(name) ? change.apply(v) : v).toList();
+        return new SidecarConfig(rayClusterName, headAddress, clusters, all, pools, extra);
+    }
+
     /** Sets a top-level key, e.g. {@code with("timing", Map.of("memberRetryInterval", "1s"))}. */
     public SidecarConfig with(String key, Object value) {
         Map<String, Object> all = new LinkedHashMap<>(extra);

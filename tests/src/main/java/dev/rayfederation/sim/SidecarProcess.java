@@ -66,7 +66,7 @@ public final class SidecarProcess implements AutoCloseable {
 
     private static final String MAIN_CLASS_ENTRY = "dev/rayfederation/sidecar/Main.class";
 
-    private final SidecarConfig config;
+    private volatile SidecarConfig config;
     private final Options options;
     private final Path dir;
     private final Path configFile;
@@ -150,6 +150,27 @@ public final class SidecarProcess implements AutoCloseable {
         try {
             Files.createDirectories(dir);
             Files.writeString(configFile, config.toYaml("127.0.0.1:" + apiPort, "127.0.0.1:" + managementPort));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + configFile, e);
+        }
+    }
+
+    /**
+     * Replaces the config file of the running sidecar (same ports) the way Kubernetes updates a mounted ConfigMap:
+     * the new content appears at once and whole (written aside, then renamed over the file).
+     */
+    public synchronized void rewriteConfig(SidecarConfig next) {
+        rewriteConfigText(next.toYaml("127.0.0.1:" + apiPort, "127.0.0.1:" + managementPort));
+        config = next;
+    }
+
+    /** As {@link #rewriteConfig}, with any text (an invalid edit); {@link #config()} stays as it was. */
+    public synchronized void rewriteConfigText(String yaml) {
+        try {
+            Path aside = Files.createTempFile(dir, ".sidecar-", ".yaml");
+            Files.writeString(aside, yaml);
+            Files.move(aside, configFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + configFile, e);
         }

@@ -2,6 +2,7 @@ package dev.rayfederation.sidecar.api;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.federation.FederationState;
+import dev.rayfederation.sidecar.federation.MemberNotFoundException;
 import dev.rayfederation.sidecar.federation.NodeProvider;
 import dev.rayfederation.sidecar.json.Json;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
@@ -35,6 +36,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * The node-provider HTTP API on {@code api.listen}: routing, request parsing and the views. Reads are answered
@@ -46,11 +48,13 @@ public final class ApiServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     public static final long BODY_LIMIT = 1024 * 1024;
+    /** Cordon and uncordon paths: {@code /v1/clusters/{name}:cordon}, {@code :uncordon}. */
+    static final String CORDON = "/v1/clusters/[a-z][a-z0-9-]*:(cordon|uncordon)";
+    private static final Pattern CORDON_PATH = Pattern.compile(CORDON);
 
     private final Vertx vertx;
     private final NodeProvider provider;
     private final FederationState state;
-    private final FederationConfig config;
     private final RequestParser parser;
     private final FederationMetrics metrics;
     private final byte[] token;
@@ -67,14 +71,13 @@ public final class ApiServer {
         this.metrics = metrics;
         this.provider = provider;
         this.state = state;
-        this.config = state.config();
-        this.parser = new RequestParser(config);
+        this.parser = new RequestParser(state::config);
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.openapi = loadOpenApi();
     }
 
     public Future<HttpServer> listen() {
-        FederationConfig.HostPort at = config.api().listen();
+        FederationConfig.HostPort at = state.config().api().listen(); // cannot change live
         return vertx.createHttpServer(listenerOptions().setCompressionSupported(true))
                 .requestHandler(router())
                 .listen(at.port(), at.host().replace("[", "").replace("]", ""));
@@ -103,8 +106,9 @@ public final class ApiServer {
         router.post("/v1/nodes").handler(this::createNodes);
         router.postWithRegex("/v1/nodes:terminate").handler(this::terminateNodes);
         router.put("/v1/nodes/:id/tags").handler(this::putTags);
-        router.get("/v1/node-types").handler(ctx -> json(ctx, 200, NodeTypesView.of(config)));
+        router.get("/v1/node-types").handler(ctx -> json(ctx, 200, NodeTypesView.of(state.config())));
         router.get("/v1/clusters").handler(ctx -> json(ctx, 200, ClustersView.of(state)));
+        router.postWithRegex(CORDON).handler(this::cordon);
         router.get("/v1/pools").handler(ctx -> json(ctx, 200, PoolsView.of(state)));
         router.get("/v1/events").handler(ctx -> json(ctx, 200, EventsView.of(state, query(ctx))));
         router.route().failureHandler(this::failure);
@@ -127,7 +131,9 @@ public final class ApiServer {
         return switch (path) {
             case "/v1/nodes", "/v1/nodes:terminate", "/v1/node-types", "/v1/clusters", "/v1/pools", "/v1/events",
                  "/v1/openapi.yaml" -> path;
-            default -> path.startsWith("/v1/nodes/") && path.endsWith("/tags") ? "/v1/nodes/{id}/tags" : "other";
+            default -> path.startsWith("/v1/nodes/") && path.endsWith("/tags") ? "/v1/nodes/{id}/tags"
+                    : CORDON_PATH.matcher(path).matches()
+                    ? "/v1/clusters/{name}:" + path.substring(path.lastIndexOf(':') + 1) : "other";
         };
     }
 
@@ -221,7 +227,7 @@ public final class ApiServer {
     private void createNodes(RoutingContext ctx) {
         CreateRequest request = parser.create(ctx.body().asString());
         Future.fromCompletionStage(provider.create(request), ctx.vertx().getOrCreateContext())
-                .timeout(config.timing().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .timeout(state.config().timing().requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .onSuccess(outcome -> json(ctx, outcome.replay() ? 200 : 201, createAnswer(outcome)))
                 .onFailure(err -> {
                     if (err instanceof TimeoutException) {
@@ -263,6 +269,19 @@ public final class ApiServer {
                 .end(Buffer.buffer(NodesView.one(node, stale)));
     }
 
+    /** POST /v1/clusters/{name}:cordon or :uncordon; answers the member's cordon as GET /v1/clusters shows it. */
+    private void cordon(RoutingContext ctx) {
+        String path = ctx.request().path();
+        String member = path.substring("/v1/clusters/".length(), path.lastIndexOf(':'));
+        if (path.endsWith(":cordon")) {
+            RequestParser.CordonRequest request = parser.cordon(ctx.body().asString());
+            provider.cordon(member, request.by(), request.reason());
+        } else {
+            provider.uncordon(member);
+        }
+        json(ctx, 200, ClustersView.cordon(member, state));
+    }
+
     /** The one place where failures (of this layer and of the domain) become the JSON error shape. */
     private void failure(RoutingContext ctx) {
         Throwable f = ctx.failure();
@@ -271,6 +290,8 @@ public final class ApiServer {
         } else if (f instanceof RequestConflictException conflict) {
             error(ctx, ApiException.conflict("requestId", conflict.getMessage()));
         } else if (f instanceof NodeNotFoundException missing) {
+            error(ctx, ApiException.notFound(missing.getMessage()));
+        } else if (f instanceof MemberNotFoundException missing) {
             error(ctx, ApiException.notFound(missing.getMessage()));
         } else if (ctx.statusCode() == 413) {
             error(ctx, new ApiException(413, "too_large", "request body exceeds " + BODY_LIMIT + " bytes", null));

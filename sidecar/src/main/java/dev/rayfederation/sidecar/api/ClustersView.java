@@ -5,16 +5,22 @@ import dev.rayfederation.k8s.capacity.CapacityView;
 import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.federation.FederationState;
+import dev.rayfederation.sidecar.federation.Reconfiguration;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
+import dev.rayfederation.sidecar.placement.Cordons;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** GET /v1/clusters: each member's state, breaker, capacity, nodes and back-offs. */
+/**
+ * GET /v1/clusters: each member's state, breaker, capacity, nodes, back-offs and cordon (members removed from the
+ * configuration follow, until their workers are gone), and the configuration's generation and last reload.
+ */
 final class ClustersView {
 
     private ClustersView() {
@@ -28,13 +34,47 @@ final class ClustersView {
         List<CapacityBackoff.Entry> backoffs = state.backoffs();
         List<Object> out = new ArrayList<>();
         for (FederationConfig.Cluster c : state.config().clusters()) {
-            out.add(member(c, state.members().get(c.name()), nodes.getOrDefault(c.name(), 0), backoffs));
+            out.add(member(c, state, nodes.getOrDefault(c.name(), 0), backoffs, null));
         }
-        return Map.of("clusters", out);
+        state.removedMembers().forEach((name, r) -> {
+            if (state.members().containsKey(name)) { // not forgotten meanwhile
+                out.add(member(r.settings(), state, nodes.getOrDefault(name, 0), backoffs, r.since()));
+            }
+        });
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("clusters", out);
+        body.put("config", config(state.configStatus()));
+        return body;
     }
 
-    private static Map<String, Object> member(FederationConfig.Cluster c, MemberCluster m, int nodes,
-                                              List<CapacityBackoff.Entry> backoffs) {
+    /** The answer of a cordon or uncordon: the member's cordon as listed here. */
+    static Map<String, Object> cordon(String member, FederationState state) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("name", member);
+        putCordon(v, state.cordon(member).orElse(null));
+        return v;
+    }
+
+    private static void putCordon(Map<String, Object> v, Cordons.Cordon c) {
+        v.put("cordoned", c != null);
+        v.put("cordonedBy", c == null ? null : c.by());
+        v.put("cordonReason", c == null ? null : c.reason());
+        v.put("cordonedSince", c == null ? null : c.since().toString());
+    }
+
+    private static Map<String, Object> config(Reconfiguration.Status s) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("generation", s.generation());
+        v.put("since", s.since().toString());
+        v.put("lastReloadAt", s.lastAttempt() == null ? null : s.lastAttempt().toString());
+        v.put("lastReload", s.lastOutcome() == null ? null : s.lastOutcome().wire());
+        v.put("problems", s.problems());
+        return v;
+    }
+
+    private static Map<String, Object> member(FederationConfig.Cluster c, FederationState state, int nodes,
+                                              List<CapacityBackoff.Entry> backoffs, Instant removedSince) {
+        MemberCluster m = state.members().get(c.name());
         CapacityView cap = m.capacity();
         BreakerStatus breaker = m.breaker();
         Map<String, Object> v = new LinkedHashMap<>();
@@ -54,7 +94,9 @@ final class ClustersView {
         v.put("capacity", cap.known() ? cap.capacity().toQuantities() : null);
         v.put("allocated", cap.known() ? cap.allocated().toQuantities() : null);
         v.put("nodes", nodes);
-        v.put("cordoned", false);
+        v.put("removed", removedSince != null);
+        putCordon(v, removedSince != null ? new Cordons.Cordon("configuration", "removed from the configuration; "
+                + "forgotten once its " + nodes + " worker(s) are gone", removedSince) : state.cordon(c.name()).orElse(null));
         v.put("kubeNodes", cap.nodeCount());
         v.put("cordonedKubeNodes", cap.cordonedNodeCount());
         v.put("priority", c.priority());

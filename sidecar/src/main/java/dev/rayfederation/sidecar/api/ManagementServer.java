@@ -2,6 +2,7 @@ package dev.rayfederation.sidecar.api;
 
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.federation.FederationState;
+import dev.rayfederation.sidecar.federation.Reconfiguration;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -63,6 +64,9 @@ public final class ManagementServer {
             state.members().forEach((name, m) -> members.put(name, m.state().wire()
                     + (m.stateReason() == null ? "" : ": " + m.stateReason())));
             body.put("members", members);
+            Reconfiguration.Status config = state.configStatus();
+            body.put("config", Map.of("generation", config.generation(),
+                    "lastReload", config.lastOutcome() == null ? "none" : config.lastOutcome().wire()));
             ApiServer.json(ctx, reasons.isEmpty() ? 200 : 503, body);
         });
         router.get("/metrics").handler(ctx -> ctx.response()

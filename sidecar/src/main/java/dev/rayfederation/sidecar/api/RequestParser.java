@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -51,13 +52,41 @@ public final class RequestParser {
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:/+=@-]{1,253}");
     private static final int MAX_IDS = 100_000;
 
-    private final FederationConfig config;
+    /** Longest {@code by} and {@code reason} of a cordon. */
+    static final int MAX_CORDON_TEXT = 256;
 
-    public RequestParser(FederationConfig config) {
-        this.config = config;
+    private final Supplier<FederationConfig> current;
+
+    /** @param current the configuration in force (a live reload replaces it) */
+    public RequestParser(Supplier<FederationConfig> current) {
+        this.current = current;
+    }
+
+    /** A cordon's body: who cordons and why (both optional; who defaults to "unknown"). */
+    public record CordonRequest(String by, String reason) {
+    }
+
+    /** The body of a cordon: empty, or {@code {"by": "...", "reason": "..."}}. */
+    public CordonRequest cordon(String body) {
+        if (body == null || body.isBlank()) {
+            return new CordonRequest("unknown", null);
+        }
+        ObjectNode root = object(body);
+        onlyFields(root, Set.of("by", "reason"), "");
+        String by = cordonText(root, "by");
+        return new CordonRequest(by == null ? "unknown" : by, cordonText(root, "reason"));
+    }
+
+    private static String cordonText(ObjectNode root, String field) {
+        String text = optionalString(root, field);
+        if (text != null && (text.isBlank() || text.length() > MAX_CORDON_TEXT)) {
+            throw ApiException.invalid(field, field + " must be 1-" + MAX_CORDON_TEXT + " characters (omit it instead)");
+        }
+        return text;
     }
 
     public CreateRequest create(String body) {
+        FederationConfig config = current.get();
         ObjectNode root = object(body);
         onlyFields(root, CREATE_FIELDS, "");
         String nodeType = requiredString(root, "nodeType");

@@ -6,10 +6,12 @@ import dev.rayfederation.sidecar.antray.AntRaySync;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.decisions.Decision;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
+import dev.rayfederation.sidecar.placement.Cordons;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A read-only view of the federation for those who only look: the API's views, metrics and readiness. Nothing
@@ -17,9 +19,10 @@ import java.util.Map;
  */
 public interface FederationState {
 
+    /** The configuration in force (a live reload replaces it). */
     FederationConfig config();
 
-    /** Members by name, in config order. */
+    /** Members by name, in config order, followed by those added live; removed ones until their workers are gone. */
     Map<String, MemberCluster> members();
 
     /** The live nodes at the current revision. */
@@ -46,4 +49,17 @@ public interface FederationState {
 
     /** Why the sidecar is not ready (empty when ready). */
     List<String> notReadyReasons();
+
+    /** Who cordoned a member, why and since when; empty when it is not cordoned. */
+    default Optional<Cordons.Cordon> cordon(String member) {
+        return Optional.empty();
+    }
+
+    /** Members removed from the configuration that still have workers, with their last settings. */
+    default Map<String, Reconfiguration.Removed> removedMembers() {
+        return Map.of();
+    }
+
+    /** The configuration's generation and how the last reload went. */
+    Reconfiguration.Status configStatus();
 }

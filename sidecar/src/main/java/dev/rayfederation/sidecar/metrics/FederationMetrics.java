@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -52,6 +53,8 @@ public final class FederationMetrics {
     /** Operations timed against member API servers (see {@code MemberCallObserver#operation}). */
     public static final List<String> MEMBER_OPERATIONS =
             List.of("create_pod", "delete_pod", "patch_pod", "version", "access_check", "other");
+    /** Outcomes of configuration reloads (label {@code outcome} of {@code ray_federation_config_reloads_total}). */
+    public static final List<String> RELOAD_OUTCOMES = List.of("applied", "unchanged", "refused");
     /** Kinds of failed member API calls (label {@code kind} of {@code ray_federation_member_api_errors_total}). */
     public static final List<String> MEMBER_ERROR_KINDS = List.of("rejected", "failure");
 
@@ -66,6 +69,7 @@ public final class FederationMetrics {
     private final Histogram memberCallLatency;
     private final Counter memberCallErrors;
     private final Counter kubeEvents;
+    private final Counter configReloads;
     private volatile LongSupplier lastChange = () -> 0L;
     private volatile Counter antRayErrors;
 
@@ -100,6 +104,9 @@ public final class FederationMetrics {
         kubeEvents = Counter.builder().name("ray_federation_kubernetes_events_total")
                 .help("Kubernetes Events the sidecar wanted to post on worker pods, by member and outcome (posted, dropped: rate limit, no-pod, failed)")
                 .labelNames("member", "outcome").register(registry);
+        configReloads = Counter.builder().name("ray_federation_config_reloads_total")
+                .help("Reloads of the configuration file, by outcome (applied, unchanged, refused: the old configuration stays)")
+                .labelNames("outcome").register(registry);
         Info.builder().name("ray_federation_build_info")
                 .help("Always 1; the sidecar's version as a label")
                 .labelNames("version").register(registry).addLabelValues(version());
@@ -148,8 +155,13 @@ public final class FederationMetrics {
      * {@code config} at zero, and the JVM and process metrics.
      */
     public FederationMetrics observe(FederationConfig config, NodeRegistry nodes, Map<String, MemberCluster> members) {
+        return observe(() -> config, nodes, members);
+    }
+
+    /** As {@link #observe(FederationConfig, NodeRegistry, Map)}, reading the configuration in force at each scrape. */
+    public FederationMetrics observe(Supplier<FederationConfig> current, NodeRegistry nodes, Map<String, MemberCluster> members) {
         this.lastChange = nodes::lastChangeMillis;
-        initialiseCounters(config);
+        initialiseCounters(current.get());
         JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder().name("ray_federation_nodes")
                 .help("Worker nodes in the snapshot by member, pool and status (up-to-date, pending, update-failed)")
@@ -207,16 +219,42 @@ public final class FederationMetrics {
         GaugeWithCallback.builder().name("ray_federation_virtual_cluster_used")
                 .help("Resources used by a virtual cluster's workers across all members, in Ray units")
                 .labelNames("virtual_cluster", "resource")
-                .callback(cb -> config.virtualClusters().forEach(vc ->
+                .callback(cb -> current.get().virtualClusters().forEach(vc ->
                         nodes.usage(vc.name()).toUnits().forEach((r, v) -> cb.call(v.doubleValue(), vc.name(), r))))
                 .register(registry);
         GaugeWithCallback.builder().name("ray_federation_virtual_cluster_quota")
                 .help("A virtual cluster's quota, in Ray units (absent: unlimited)")
                 .labelNames("virtual_cluster", "resource")
-                .callback(cb -> config.virtualClusters().forEach(vc ->
+                .callback(cb -> current.get().virtualClusters().forEach(vc ->
                         vc.quota().toUnits().forEach((r, v) -> cb.call(v.doubleValue(), vc.name(), r))))
                 .register(registry);
         return this;
+    }
+
+    /**
+     * Registers the series of live reconfiguration: reloads by outcome (applied, unchanged, refused), the
+     * configuration's generation, and which members are cordoned.
+     */
+    public void observeLiveConfig(LongSupplier generation, Supplier<Set<String>> cordoned, Supplier<Set<String>> members) {
+        for (String outcome : RELOAD_OUTCOMES) {
+            configReloads.labelValues(outcome);
+        }
+        GaugeWithCallback.builder().name("ray_federation_config_generation")
+                .help("Generation of the configuration in force: 1 at start-up, one more with every reload applied")
+                .callback(cb -> cb.call(generation.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("ray_federation_member_cordoned")
+                .help("1 for a member cordoned by an operator or removed from the configuration (it takes no new workers), else 0")
+                .labelNames("member")
+                .callback(cb -> {
+                    Set<String> off = cordoned.get();
+                    members.get().forEach(m -> cb.call(off.contains(m) ? 1 : 0, m));
+                }).register(registry);
+    }
+
+    /** A reload of the configuration file ended with {@code outcome} (one of {@link #RELOAD_OUTCOMES}). */
+    public void configReload(String outcome, FederationConfig inForce) {
+        configReloads.labelValues(outcome).inc();
+        initialiseCounters(inForce);
     }
 
     /** Breaker state per scope (cloud:NAME, member:NAME) and transitions, from the one shared registry. */

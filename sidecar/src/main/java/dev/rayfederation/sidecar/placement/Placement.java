@@ -6,6 +6,7 @@ import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.resources.Quantities;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.resources.WorkerShape;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
@@ -22,24 +23,33 @@ import java.util.Optional;
  *
  * <p>Decisions read the registry, so a caller that then registers the placed nodes must hold {@link #lock()}
  * from decision to registration: that is what keeps concurrent requests from overshooting a quota or a pool's
- * maxWorkers.
+ * maxWorkers. A live reload swaps the configuration under the same lock, so a decision reads one configuration
+ * throughout and no reload can slip a quota change between a decision and its registration.
  */
 public final class Placement {
 
-    private final FederationConfig config;
+    private final CurrentConfig config;
     private final Map<String, MemberCluster> members;
     private final NodeRegistry registry;
     private final CapacityBackoff backoff;
     private final WorkerShapes shapes;
+    private final Cordons cordons;
     private final Object lock = new Object();
 
-    public Placement(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
-                     CapacityBackoff backoff, WorkerShapes shapes) {
+    public Placement(CurrentConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
+                     CapacityBackoff backoff, WorkerShapes shapes, Cordons cordons) {
         this.config = config;
         this.members = members;
         this.registry = registry;
         this.backoff = backoff;
         this.shapes = shapes;
+        this.cordons = cordons;
+    }
+
+    /** Without cordons and live reloads (benchmarks). */
+    public Placement(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
+                     CapacityBackoff backoff, WorkerShapes shapes) {
+        this(new CurrentConfig(config), members, registry, backoff, shapes, new Cordons());
     }
 
     /** Hold this from a decision until the placed nodes are in the registry. */
@@ -101,7 +111,7 @@ public final class Placement {
             allowed = byMax;
             why = "pool " + pool.name() + " has " + live + " of maxWorkers " + pool.maxWorkers();
         }
-        ResourceVector quota = config.virtualCluster(pool.virtualCluster()).map(v -> v.quota()).orElse(ResourceVector.EMPTY);
+        ResourceVector quota = config.get().virtualCluster(pool.virtualCluster()).map(v -> v.quota()).orElse(ResourceVector.EMPTY);
         if (!quota.isEmpty()) {
             ResourceVector used = registry.usage(pool.virtualCluster());
             for (Map.Entry<String, Long> q : quota.milli().entrySet()) {
@@ -133,10 +143,11 @@ public final class Placement {
         for (String m : pool.clusters()) {
             order++;
             MemberCluster member = members.get(m);
-            if (!member.acceptsPlacements() || backoff.active(m, pool.name()).isPresent()) {
+            if (!member.acceptsPlacements() || backoff.active(m, pool.name()).isPresent()
+                    || cordons.of(m).isPresent()) {
                 continue;
             }
-            Cluster cluster = config.cluster(m).orElseThrow();
+            Cluster cluster = config.get().cluster(m).orElseThrow();
             WorkerShape shape = shapes.of(pool.name(), m);
             CapacityView capacity = member.capacity();
             long capFit = capacity.capFit(shape, registry.memberUsage(m));
@@ -147,7 +158,7 @@ public final class Placement {
             long room = cluster.elastic() ? capFit : freeNow;
             if (member.breaker().state() == BreakerStatus.State.HALF_OPEN) {
                 // only a few trial calls pass a half-open breaker: send no more workers than that
-                long trials = config.resilience().breaker().halfOpenCalls();
+                long trials = config.get().resilience().breaker().halfOpenCalls();
                 freeNow = Math.min(freeNow, trials);
                 room = Math.min(room, trials);
             }
@@ -189,7 +200,11 @@ public final class Placement {
             MemberCluster member = members.get(m);
             Optional<Candidate> c = candidates.stream().filter(x -> x.member().equals(m)).findFirst();
             Optional<CapacityBackoff.Entry> off = backoff.active(m, pool.name());
-            if (off.isPresent()) {
+            Optional<Cordons.Cordon> cordon = cordons.of(m);
+            if (cordon.isPresent()) {
+                why.add(m + " cordoned by " + cordon.get().by() + " since " + cordon.get().since()
+                        + (cordon.get().reason() == null ? "" : " (" + cordon.get().reason() + ")"));
+            } else if (off.isPresent()) {
                 why.add(m + " backing off until " + off.get().until() + " (" + off.get().reason() + ")");
             } else if (c.isEmpty() && member.breaker().state() == BreakerStatus.State.OPEN) {
                 why.add(m + " breaker " + member.breaker().scope() + " open since " + member.breaker().since()

@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
@@ -41,7 +41,7 @@ public final class NodeCreator {
 
     private static final Logger LOG = LoggerFactory.getLogger(NodeCreator.class);
 
-    private final FederationConfig config;
+    private final CurrentConfig config;
     private final NodeRegistry registry;
     private final Placement placement;
     private final WorkerShapes shapes;
@@ -51,7 +51,7 @@ public final class NodeCreator {
     private final RequestLog requests = new RequestLog(10_000);
     private final DecisionLog decisions;
 
-    public NodeCreator(FederationConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
+    public NodeCreator(CurrentConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
                        PodLauncher launcher, FederationMetrics metrics, Clock clock, DecisionLog decisions) {
         this.decisions = decisions;
         this.config = config;
@@ -70,7 +70,7 @@ public final class NodeCreator {
      * @throws RequestConflictException when the requestId was used with another body
      */
     public CompletionStage<CreateOutcome> create(CreateRequest request) {
-        String poolName = config.poolByNodeType(request.nodeType()).map(Pool::name).orElse("");
+        String poolName = config.get().poolByNodeType(request.nodeType()).map(Pool::name).orElse("");
         RequestLog.Claim claim;
         try {
             claim = requests.claim(request.requestId(), request.hash(), () -> replayFromPods(request));
@@ -83,7 +83,7 @@ public final class NodeCreator {
             return claim.answer().thenApply(CreateOutcome::asReplay);
         }
         CompletableFuture<CreateOutcome> answer = claim.answer();
-        long deadline = System.nanoTime() + config.resilience().create().deadline().toNanos();
+        long deadline = System.nanoTime() + config.get().resilience().create().deadline().toNanos();
         try {
             Placed placed = place(request);
             launch(placed, deadline).whenComplete((outcome, err) -> {
@@ -109,8 +109,10 @@ public final class NodeCreator {
     }
 
     private Placed place(CreateRequest request) {
-        Pool pool = config.poolByNodeType(request.nodeType()).orElseThrow();
         synchronized (placement.lock()) {
+            // read under the lock: a reload swaps the configuration under it, so the pool's limits are the ones in force
+            Pool pool = config.get().poolByNodeType(request.nodeType()).orElseThrow(() -> new IllegalStateException(
+                    "node type " + request.nodeType() + " is no longer in the configuration (removed by a reload)"));
             Placement.Decision decision = placement.decide(pool, request.count());
             List<NodeRecord> nodes = register(request, pool, decision.plan());
             return new Placed(request, pool, nodes, decision.rejection());
@@ -128,7 +130,7 @@ public final class NodeCreator {
                 String id = NodeIds.mint();
                 placed.add(NodeRecord.builder().id(id).nodeType(pool.rayNodeType()).pool(pool.name())
                         .virtualCluster(pool.virtualCluster()).member(member)
-                        .podName(NodeIds.podName(config.rayCluster().name(), id)).tags(tags)
+                        .podName(NodeIds.podName(config.get().rayCluster().name(), id)).tags(tags)
                         .status(NodeStatus.CREATING).phase(Phase.CREATING).requestId(request.requestId())
                         .requestHash(request.hash()).requestCount(request.count()).resources(pool.resources())
                         .shape(shapes.of(pool.name(), member)).created(now).build());
@@ -140,7 +142,7 @@ public final class NodeCreator {
 
     private CompletionStage<CreateOutcome> launch(Placed placed, long deadline) {
         List<CompletableFuture<PodLauncher.Launched>> all = new ArrayList<>();
-        Duration attempt = config.resilience().create().attemptTimeout();
+        Duration attempt = config.get().resilience().create().attemptTimeout();
         for (NodeRecord node : placed.nodes()) {
             all.add(launcher.launch(node, placed.pool(), new TreeMap<>(placed.request().tags()), attempt, deadline)
                     .toCompletableFuture()

@@ -1,6 +1,7 @@
 package dev.rayfederation.sidecar.provision;
 
 import dev.rayfederation.k8s.render.WorkerPodSpec;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
@@ -14,14 +15,15 @@ import java.util.Map;
  */
 public final class PodSpecs {
 
-    private final FederationConfig config;
+    private final CurrentConfig config;
 
-    public PodSpecs(FederationConfig config) {
+    public PodSpecs(CurrentConfig config) {
         this.config = config;
     }
 
     /** The pod of {@code node} on its member; {@code rayTags} are the Ray tags to persist on it. */
     public WorkerPodSpec of(NodeRecord node, Pool pool, Map<String, String> rayTags) {
+        FederationConfig config = this.config.get();
         Cluster cluster = config.cluster(node.member()).orElseThrow();
         return new WorkerPodSpec(node.id(), node.podName(), config.rayCluster().name(), config.rayCluster().headAddress(),
                 pool.name(), pool.virtualCluster(), pool.rayNodeType(), cluster.name(), cluster.region(), cluster.zone(),

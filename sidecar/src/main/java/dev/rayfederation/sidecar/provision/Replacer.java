@@ -1,6 +1,6 @@
 package dev.rayfederation.sidecar.provision;
 
-import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
@@ -43,7 +43,7 @@ public final class Replacer {
     private static final Logger LOG = LoggerFactory.getLogger(Replacer.class);
     static final String NO_ROOM = "no other member has room";
 
-    private final FederationConfig config;
+    private final CurrentConfig config;
     private final NodeRegistry registry;
     private final Placement placement;
     private final WorkerShapes shapes;
@@ -51,7 +51,6 @@ public final class Replacer {
     private final PodLauncher launcher;
     private final PodDeleter deleter;
     private final FederationMetrics metrics;
-    private final Replacement policy;
     private final Clock clock;
     private final DecisionLog decisions;
 
@@ -61,7 +60,7 @@ public final class Replacer {
 
     private final Map<String, Stuck> stuck = new ConcurrentHashMap<>();
 
-    public Replacer(FederationConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
+    public Replacer(CurrentConfig config, NodeRegistry registry, Placement placement, WorkerShapes shapes,
                     CapacityBackoff backoff, PodLauncher launcher, PodDeleter deleter, FederationMetrics metrics,
                     Clock clock, DecisionLog decisions) {
         this.decisions = decisions;
@@ -73,13 +72,12 @@ public final class Replacer {
         this.launcher = launcher;
         this.deleter = deleter;
         this.metrics = metrics;
-        this.policy = config.replacement();
         this.clock = clock;
     }
 
     /** Checks workers every {@code replacement.checkInterval}. */
     public void start(ScheduledExecutorService scheduler) {
-        long every = policy.checkInterval().toMillis();
+        long every = config.get().replacement().checkInterval().toMillis();
         scheduler.scheduleWithFixedDelay(this::checkWorkers, every, every, TimeUnit.MILLISECONDS);
     }
 
@@ -117,7 +115,8 @@ public final class Replacer {
     /** Why the node must move now, or null. */
     private String whyStuck(NodeRecord n, Instant now) {
         Duration age = Duration.between(n.created(), now);
-        boolean elastic = config.cluster(n.member()).map(Cluster::elastic).orElse(false);
+        Replacement policy = config.get().replacement();
+        boolean elastic = config.get().cluster(n.member()).map(Cluster::elastic).orElse(false);
         if (n.phase() == Phase.CREATING) {
             return age.compareTo(policy.creatingTimeout()) > 0
                     ? "pod not created within " + policy.creatingTimeout().toSeconds() + "s" : null;
@@ -132,16 +131,21 @@ public final class Replacer {
         return null;
     }
 
+    private Optional<Pool> pool(NodeRecord node) {
+        return config.get().pools().stream().filter(p -> p.name().equals(node.pool())).findFirst();
+    }
+
     private void replace(NodeRecord node, String why) {
-        Optional<Pool> pool = config.pools().stream().filter(p -> p.name().equals(node.pool())).findFirst();
-        if (pool.isEmpty()) {
+        if (pool(node).isEmpty()) {
             return;
         }
         CapacityBackoff.Entry off = backoff.fail(node.member(), node.pool(), why);
         NodeRecord moved;
+        Optional<Pool> pool;
         synchronized (placement.lock()) {
+            pool = pool(node); // again under the lock: the one a reload may have changed meanwhile
             NodeRecord current = registry.get(node.id()).orElse(null);
-            if (current == null || !current.samePodAs(node) || !current.live()) {
+            if (pool.isEmpty() || current == null || !current.samePodAs(node) || !current.live()) {
                 return;
             }
             Optional<String> target = placement.elsewhere(pool.get(), node.member());
@@ -153,7 +157,7 @@ public final class Replacer {
                 registry.update(node.id(), r -> r.samePodAs(node) ? r.withReason(why + "; " + NO_ROOM) : r);
                 return;
             }
-            moved = current.movedTo(target.get(), NodeIds.podName(config.rayCluster().name(), node.id()),
+            moved = current.movedTo(target.get(), NodeIds.podName(config.get().rayCluster().name(), node.id()),
                     shapes.of(current.pool(), target.get()), clock.instant(), "moved from " + node.member() + ": " + why);
             registry.put(moved);
         }

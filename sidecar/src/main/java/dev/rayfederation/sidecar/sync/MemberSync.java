@@ -6,7 +6,7 @@ import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.member.WorkerPod;
 import dev.rayfederation.k8s.member.WorkerPodListener;
 import dev.rayfederation.k8s.resources.WorkerShape;
-import dev.rayfederation.sidecar.config.FederationConfig;
+import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
@@ -38,7 +38,7 @@ public final class MemberSync {
 
     private static final Logger LOG = LoggerFactory.getLogger(MemberSync.class);
 
-    private final FederationConfig config;
+    private final CurrentConfig config;
     private final NodeRegistry registry;
     private final WorkerShapes shapes;
     private final CapacityBackoff backoff;
@@ -46,7 +46,7 @@ public final class MemberSync {
     private final FederationMetrics metrics;
     private final Clock clock;
 
-    public MemberSync(FederationConfig config, NodeRegistry registry, WorkerShapes shapes, CapacityBackoff backoff,
+    public MemberSync(CurrentConfig config, NodeRegistry registry, WorkerShapes shapes, CapacityBackoff backoff,
                       PodDeleter deleter, FederationMetrics metrics, Clock clock) {
         this.config = config;
         this.registry = registry;
@@ -170,7 +170,7 @@ public final class MemberSync {
 
         /** A pod found in a member that the registry does not know: rebuild its node from the pod. */
         private NodeRecord adopt(WorkerPod pod) {
-            Optional<Pool> pool = config.pools().stream().filter(p -> p.name().equals(pod.pool())).findFirst();
+            Optional<Pool> pool = config.get().pools().stream().filter(p -> p.name().equals(pod.pool())).findFirst();
             ResourceVector resources = pool.map(Pool::resources).orElse(pod.requests());
             WorkerShape shape = pool.map(p -> shapes.of(p.name(), member)).orElse(null);
             if (shape == null) {

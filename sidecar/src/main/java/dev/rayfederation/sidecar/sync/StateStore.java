@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.resources.WorkerShape;
 import dev.rayfederation.sidecar.json.Json;
+import dev.rayfederation.sidecar.placement.Cordons;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,10 +18,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * A small durable record of what only the sidecar knows while a member is unreachable: the last known
- * nodes of every member and the terminations Ray asked for that are not done yet. Written atomically
+ * nodes of every member and the terminations Ray asked for that are not done yet; and the members an operator
+ * cordoned, which no member can tell. Written atomically
  * (temp file + rename) at most once a second when the registry changed; read once at start-up.
  *
  * <p>Everything else is rebuilt from the members' pods, so the file is an optimisation for outages, never
@@ -62,11 +66,19 @@ public final class StateStore {
         }
     }
 
-    /** The file's content. */
-    public record State(int version, String savedAt, List<StoredNode> nodes) {
+    /** One cordon as stored. */
+    public record StoredCordon(String by, String reason, String since) {
+    }
+
+    /** The file's content; {@code cordons} is absent from files written before cordons existed. */
+    public record State(int version, String savedAt, List<StoredNode> nodes, Map<String, StoredCordon> cordons) {
     }
 
     public void save(List<NodeRecord> nodes) throws IOException {
+        save(nodes, Map.of());
+    }
+
+    public void save(List<NodeRecord> nodes, Map<String, Cordons.Cordon> cordons) throws IOException {
         List<StoredNode> stored = new ArrayList<>(nodes.size());
         for (NodeRecord n : nodes) {
             if (n.phase() != NodeRecord.Phase.CREATING) {
@@ -78,7 +90,7 @@ public final class StateStore {
         Path tmp = Files.createTempFile(dir, ".state-", ".tmp");
         try {
             Files.write(tmp, Json.MAPPER.writerWithDefaultPrettyPrinter()
-                    .writeValueAsBytes(new State(VERSION, Instant.now().toString(), stored)));
+                    .writeValueAsBytes(new State(VERSION, Instant.now().toString(), stored, storedCordons(cordons))));
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -89,22 +101,42 @@ public final class StateStore {
         }
     }
 
+    private static Map<String, StoredCordon> storedCordons(Map<String, Cordons.Cordon> cordons) {
+        Map<String, StoredCordon> out = new TreeMap<>();
+        cordons.forEach((m, c) -> out.put(m, new StoredCordon(c.by(), c.reason(), c.since().toString())));
+        return out;
+    }
+
     /** The stored nodes, or none when there is no file (or it cannot be read: then the members are the truth). */
     public List<StoredNode> load() {
+        return read().map(s -> {
+            LOG.info("state file {}: {} node(s) saved at {}", file, s.nodes() == null ? 0 : s.nodes().size(), s.savedAt());
+            return s.nodes() == null ? List.<StoredNode>of() : s.nodes();
+        }).orElse(List.of());
+    }
+
+    /** The members cordoned when the file was written, or none. */
+    public Map<String, Cordons.Cordon> loadCordons() {
+        Map<String, Cordons.Cordon> out = new TreeMap<>();
+        read().map(State::cordons).ifPresent(kept -> kept.forEach((m, c) ->
+                out.put(m, new Cordons.Cordon(c.by(), c.reason(), Instant.parse(c.since())))));
+        return out;
+    }
+
+    private Optional<State> read() {
         if (!Files.exists(file)) {
-            return List.of();
+            return Optional.empty();
         }
         try {
             State s = Json.MAPPER.readValue(file.toFile(), new TypeReference<State>() { });
             if (s.version() != VERSION) {
                 LOG.warn("ignoring state file {}: version {} (expected {})", file, s.version(), VERSION);
-                return List.of();
+                return Optional.empty();
             }
-            LOG.info("state file {}: {} node(s) saved at {}", file, s.nodes().size(), s.savedAt());
-            return s.nodes() == null ? List.of() : s.nodes();
+            return Optional.of(s);
         } catch (IOException | RuntimeException e) {
             LOG.warn("ignoring unreadable state file {}: {}", file, e.getMessage());
-            return List.of();
+            return Optional.empty();
         }
     }
 }

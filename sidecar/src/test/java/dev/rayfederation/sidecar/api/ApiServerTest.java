@@ -413,6 +413,39 @@ class ApiServerTest {
     }
 
     @Test
+    @DisplayName("A member cordoned over the API takes no new workers and shows who, why and since when; uncordon undoes it")
+    void cordonsAndUncordons() throws Exception {
+        start();
+        Reply cordoned = post("/v1/clusters/aws-use1:cordon", "{\"by\":\"alice\",\"reason\":\"kernel upgrade\"}");
+        assertThat(cordoned.status()).isEqualTo(200);
+        assertThat(cordoned.body().at("/cordoned").asBoolean()).isTrue();
+        assertThat(post("/v1/clusters/aws-use1:cordon", null).body().at("/cordonedBy").asText())
+                .as("idempotent: the first cordon stays").isEqualTo("alice");
+
+        post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":2,\"requestId\":\"c1\"}");
+        assertThat(gcp.pods()).hasSize(2);
+        assertThat(aws.pods()).isEmpty();
+        JsonNode awsView = get("/v1/clusters").body().at("/clusters/0");
+        assertThat(awsView.at("/cordoned").asBoolean()).isTrue();
+        assertThat(awsView.at("/cordonedBy").asText()).isEqualTo("alice");
+        assertThat(awsView.at("/cordonReason").asText()).isEqualTo("kernel upgrade");
+        assertThat(awsView.at("/cordonedSince").asText()).isNotEmpty();
+
+        assertThat(post("/v1/clusters/aws-use1:uncordon", null).body().at("/cordoned").asBoolean()).isFalse();
+        post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"c2\"}");
+        assertThat(aws.pods()).hasSize(1);
+
+        Reply unknown = post("/v1/clusters/nope:cordon", null);
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.body().at("/error/message").asText()).contains("no member 'nope'", "aws-use1");
+        Reply badField = post("/v1/clusters/aws-use1:cordon", "{\"who\":\"x\"}");
+        assertThat(badField.status()).isEqualTo(400);
+        assertThat(badField.body().at("/error/field").asText()).isEqualTo("who");
+        assertThat(get("/v1/clusters").body().at("/clusters/0/cordoned").asBoolean()).as("a refused cordon changes nothing")
+                .isFalse();
+    }
+
+    @Test
     @DisplayName("node-types, clusters and pools describe the federation")
     void describes() throws Exception {
         start();
