@@ -367,7 +367,9 @@ public final class SidecarProcess implements AutoCloseable {
 
     /** One sample of this sidecar's GET /metrics (0 when absent), its labels matched exactly. */
     public double metric(String name, java.util.Map<String, String> labels) throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(managementUrl().resolve("/metrics"))
+        // HTTP/1.1 as Prometheus scrapes: the JDK client's default h2c upgrade now and then garbles the answer
+        HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                .send(HttpRequest.newBuilder(managementUrl().resolve("/metrics"))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IllegalStateException("GET /metrics answered " + r.statusCode());

@@ -82,7 +82,7 @@ class PodEventPosterTest {
     void askedAgainWhileThePodIsBeingCreated() {
         node("n1", "aws");
         poster(member(Duration.ZERO, PodEventOutcome.NO_POD, PodEventOutcome.NO_POD, PodEventOutcome.POSTED),
-                Duration.ofMillis(3500)).accept(placed("aws", "n1"));
+                Duration.ofSeconds(10)).accept(placed("aws", "n1"));
 
         await().atMost(Duration.ofSeconds(20)).until(() -> counted("posted") == 1);
         assertThat(calls.get()).isEqualTo(3);
