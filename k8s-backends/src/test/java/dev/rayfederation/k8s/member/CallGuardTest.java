@@ -192,6 +192,7 @@ class CallGuardTest {
 
         assertThat(failure).isInstanceOf(MemberApiException.class)
                 .hasMessage("member m: create pod x failed: no answer within 200ms");
+        assertThat(((MemberApiException) failure).what()).isEqualTo("no answer within 200ms");
     }
 
     @Test
@@ -257,6 +258,8 @@ class CallGuardTest {
                 .hasMessageStartingWith("member m: create pod x failed: not sent: circuit breaker member:m is open since ")
                 .hasMessageContaining("(the liveness probe found the member unreachable)")
                 .hasMessageEndingWith(" (after 1 attempt without an answer)");
+        assertThat(((CallRefusedException) failure).what()).startsWith("not sent: circuit breaker member:m is open since ")
+                .endsWith(" (after 1 attempt without an answer)");
         assertThat(((CallRefusedException) failure).sentBefore()).as("its outcome is unknown").isEqualTo(1);
         Throwable refusedAtOnce = failureOf(guard.call("create pod y", CallGuard.Retry.IDEMPOTENT, () -> "sent"));
         assertThat(((CallRefusedException) refusedAtOnce).sentBefore()).as("nothing was ever sent").isZero();
