@@ -1,6 +1,7 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.resilience.Breaker;
+import dev.rayfederation.k8s.resilience.BreakerStatus;
 import dev.rayfederation.k8s.resilience.CallRefusedException;
 import dev.rayfederation.k8s.resilience.ResilienceOptions;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -68,9 +69,16 @@ final class CallGuard implements AutoCloseable {
         IDEMPOTENT
     }
 
-    /** @param deadline System.nanoTime() after which no retry starts (Long.MAX_VALUE: none) */
+    /**
+     * @param deadline    System.nanoTime() after which no retry starts (Long.MAX_VALUE: none)
+     * @param successesTo the breakers that count a success of this call (null: all)
+     */
     private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result, Duration attemptTimeout,
-                           long deadline) {
+                           long deadline, List<Breaker> successesTo) {
+
+        boolean countsSuccessIn(Breaker b) {
+            return successesTo == null || successesTo.contains(b);
+        }
     }
 
     private final String member;
@@ -150,7 +158,7 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        attempt(new Call<>(op, retry, action, result, perAttempt, deadline), 1);
+        attempt(new Call<>(op, retry, action, result, perAttempt, deadline, null), 1);
         return result;
     }
 
@@ -158,9 +166,11 @@ final class CallGuard implements AutoCloseable {
      * The liveness probe: one asynchronous attempt through the breakers only. It skips the bulkhead and the rate
      * limit (a member whose call slots are all stuck on a blackhole must still be probed) and never waits for a
      * thread. It is sent even while a breaker is open, since the member's state follows what the member does, but
-     * the breakers hear only of a probe they permitted: an open one hears nothing, a half-open one counts it as a
-     * trial call, so a recovered member's breaker settles without any other traffic. Its outcome is known
-     * {@code timeout} after it was sent at the latest.
+     * the breakers hear only of a probe they permitted: an open one hears nothing; a half-open one counts it as a
+     * trial call, so a recovered member's breaker settles without any other traffic; a closed one counts its
+     * failure but not its success (an API server that answers GET /version says little about its creates, and a
+     * success every second would dilute the failures of real calls). Its outcome is known {@code timeout} after
+     * it was sent at the latest.
      */
     <T> CompletableFuture<T> probe(String op, Duration timeout, Supplier<CompletableFuture<T>> action) {
         CompletableFuture<T> result = new CompletableFuture<>();
@@ -168,7 +178,8 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE);
+        List<Breaker> trials = breakers.stream().filter(b -> b.status().state() == BreakerStatus.State.HALF_OPEN).toList();
+        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE, trials);
         boolean open = breakers.stream().anyMatch(Breaker::isOpen);
         boolean permitted = !open && acquireBreakers(op) == null;
         AtomicBoolean settled = new AtomicBoolean();
@@ -366,7 +377,13 @@ final class CallGuard implements AutoCloseable {
         }
         if (recorded.compareAndSet(false, true)) {
             switch (outcome) {
-                case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> b.recordSuccess(nanos));
+                case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> {
+                    if (call.countsSuccessIn(b)) {
+                        b.recordSuccess(nanos);
+                    } else {
+                        b.releasePermission();
+                    }
+                });
                 case MEMBER_FAILURE -> {
                     String what = describe(failure);
                     for (Breaker b : breakers) {

@@ -294,6 +294,24 @@ class CallGuardTest {
     }
 
     @Test
+    void successfulProbesDoNotDiluteTheFailuresOfRealCalls() throws Exception {
+        CallGuard guard = guard(options(4, 1000, 1), Duration.ofSeconds(30));
+
+        // window 6, at least 3 calls, 50 % failed: with the probes counted it would read 3 of 6 ... 3 of 9
+        for (int i = 0; i < 3; i++) {
+            failureOf(guard.call("create pod " + i, CallGuard.Retry.ONCE, () -> {
+                throw new UncheckedIOException(new IOException("Connection reset"));
+            }));
+            for (int p = 0; p < 2; p++) {
+                guard.probe("get version", Duration.ofSeconds(5), () -> CompletableFuture.completedFuture("v1")).get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        assertThat(own.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+        assertThat(own.status().reason()).startsWith("3 of 3 calls failed");
+    }
+
+    @Test
     void anOpenBreakerHearsNothingFromProbesAndAHalfOpenOneClosesOnThemAlone() throws Exception {
         BreakerSettings shortWait = new BreakerSettings(6, 3, 50, 80, Duration.ofSeconds(5), Duration.ofMillis(300), 2);
         Breaker member = new BreakerRegistry().member("m", shortWait);
