@@ -43,7 +43,7 @@ public final class SimulatedFederation implements AutoCloseable {
         SidecarProcess.requireRunnableJar(sidecar.jar());
         SimulatedMembers members = SimulatedMembers.start(specs, dir.resolve("members"), kubelet);
         try {
-            return start(members, configure.apply(SidecarConfig.forMembers(members)), dir);
+            return start(members, configure.apply(SidecarConfig.forMembers(members)), dir, sidecar);
         } catch (RuntimeException e) {
             members.close();
             throw e;
@@ -56,9 +56,13 @@ public final class SimulatedFederation implements AutoCloseable {
      * the caller still owns the members.
      */
     public static SimulatedFederation start(SimulatedMembers members, SidecarConfig config, Path dir) {
-        SidecarProcess.Options options = SidecarProcess.Options.defaults();
-        SidecarProcess.requireRunnableJar(options.jar());
-        SimulatedFederation federation = new SimulatedFederation(members, SidecarProcess.start(config, dir.resolve("sidecar"), options));
+        return start(members, config, dir, SidecarProcess.Options.defaults());
+    }
+
+    private static SimulatedFederation start(SimulatedMembers members, SidecarConfig config, Path dir,
+                                             SidecarProcess.Options sidecar) {
+        SidecarProcess.requireRunnableJar(sidecar.jar());
+        SimulatedFederation federation = new SimulatedFederation(members, SidecarProcess.start(config, dir.resolve("sidecar"), sidecar));
         try {
             federation.awaitMembersConnected(java.time.Duration.ofSeconds(90));
         } catch (RuntimeException e) {

@@ -70,11 +70,15 @@ final class CallGuard implements AutoCloseable {
     }
 
     /**
-     * @param deadline       System.nanoTime() after which no retry starts (Long.MAX_VALUE: none)
-     * @param countsSuccess  whether a success counts in the breakers' windows (a probe's counts only as a trial call)
+     * @param deadline    System.nanoTime() after which no retry starts (Long.MAX_VALUE: none)
+     * @param successesTo the breakers that count a success of this call (null: all)
      */
     private record Call<T>(String op, Retry retry, Supplier<T> action, CompletableFuture<T> result, Duration attemptTimeout,
-                           long deadline, boolean countsSuccess) {
+                           long deadline, List<Breaker> successesTo) {
+
+        boolean countsSuccessIn(Breaker b) {
+            return successesTo == null || successesTo.contains(b);
+        }
     }
 
     private final String member;
@@ -154,7 +158,7 @@ final class CallGuard implements AutoCloseable {
             result.completeExceptionally(closedFailure(op));
             return result;
         }
-        attempt(new Call<>(op, retry, action, result, perAttempt, deadline, true), 1);
+        attempt(new Call<>(op, retry, action, result, perAttempt, deadline, null), 1);
         return result;
     }
 
@@ -162,9 +166,11 @@ final class CallGuard implements AutoCloseable {
      * The liveness probe: one asynchronous attempt through the breakers only. It skips the bulkhead and the rate
      * limit (a member whose call slots are all stuck on a blackhole must still be probed) and never waits for a
      * thread. It is sent even while a breaker is open, since the member's state follows what the member does, but
-     * the breakers hear only of a probe they permitted: an open one hears nothing, a half-open one counts it as a
-     * trial call, so a recovered member's breaker settles without any other traffic. Its outcome is known
-     * {@code timeout} after it was sent at the latest.
+     * the breakers hear only of a probe they permitted: an open one hears nothing; a half-open one counts it as a
+     * trial call, so a recovered member's breaker settles without any other traffic; a closed one counts its
+     * failure but not its success (an API server that answers GET /version says little about its creates, and a
+     * success every second would dilute the failures of real calls). Its outcome is known {@code timeout} after
+     * it was sent at the latest.
      */
     <T> CompletableFuture<T> probe(String op, Duration timeout, Supplier<CompletableFuture<T>> action) {
         CompletableFuture<T> result = new CompletableFuture<>();
@@ -175,8 +181,8 @@ final class CallGuard implements AutoCloseable {
         // A probe's success counts only as a half-open breaker's trial call: counted always, a probe every second would
         // dilute the failure rate of the member's real calls (creates timing out behind an API server that still
         // answers /version would never open the breaker). Its failures always count.
-        boolean trial = breakers.stream().anyMatch(b -> b.status().state() == BreakerStatus.State.HALF_OPEN);
-        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE, trial);
+        List<Breaker> trials = breakers.stream().filter(b -> b.status().state() == BreakerStatus.State.HALF_OPEN).toList();
+        Call<T> call = new Call<>(op, Retry.ONCE, null, result, timeout, Long.MAX_VALUE, trials);
         boolean open = breakers.stream().anyMatch(Breaker::isOpen);
         boolean permitted = !open && acquireBreakers(op) == null;
         AtomicBoolean settled = new AtomicBoolean();
@@ -375,7 +381,7 @@ final class CallGuard implements AutoCloseable {
         if (recorded.compareAndSet(false, true)) {
             switch (outcome) {
                 case SUCCESS, REQUEST_REJECTED -> breakers.forEach(b -> {
-                    if (call.countsSuccess()) {
+                    if (call.countsSuccessIn(b)) {
                         b.recordSuccess(nanos);
                     } else {
                         b.releasePermission();

@@ -67,6 +67,7 @@ public class MemberApiException extends RuntimeException {
     private final int statusCode;
     private final Kind kind;
     private final String serverMessage;
+    private final String what;
 
     /**
      * @param member     member cluster name
@@ -87,6 +88,7 @@ public class MemberApiException extends RuntimeException {
                               String message, Throwable cause) {
         super("member " + member + ": " + operation + " failed"
                 + (statusCode > 0 ? " (HTTP " + statusCode + ")" : "") + ": " + message, cause);
+        this.what = (statusCode > 0 ? "HTTP " + statusCode + ": " : "") + message;
         this.member = member;
         this.operation = operation;
         this.statusCode = statusCode;
@@ -96,6 +98,11 @@ public class MemberApiException extends RuntimeException {
 
     public String member() {
         return member;
+    }
+
+    /** What went wrong, without the member and the operation: "no answer within 2s", "HTTP 503: ...". */
+    public String what() {
+        return what;
     }
 
     public String operation() {

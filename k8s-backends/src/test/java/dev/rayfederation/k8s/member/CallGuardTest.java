@@ -192,6 +192,7 @@ class CallGuardTest {
 
         assertThat(failure).isInstanceOf(MemberApiException.class)
                 .hasMessage("member m: create pod x failed: no answer within 200ms");
+        assertThat(((MemberApiException) failure).what()).isEqualTo("no answer within 200ms");
     }
 
     @Test
@@ -257,6 +258,8 @@ class CallGuardTest {
                 .hasMessageStartingWith("member m: create pod x failed: not sent: circuit breaker member:m is open since ")
                 .hasMessageContaining("(the liveness probe found the member unreachable)")
                 .hasMessageEndingWith(" (after 1 attempt without an answer)");
+        assertThat(((CallRefusedException) failure).what()).startsWith("not sent: circuit breaker member:m is open since ")
+                .endsWith(" (after 1 attempt without an answer)");
         assertThat(((CallRefusedException) failure).sentBefore()).as("its outcome is unknown").isEqualTo(1);
         Throwable refusedAtOnce = failureOf(guard.call("create pod y", CallGuard.Retry.IDEMPOTENT, () -> "sent"));
         assertThat(((CallRefusedException) refusedAtOnce).sentBefore()).as("nothing was ever sent").isZero();
@@ -288,6 +291,24 @@ class CallGuardTest {
         }
 
         assertThat(own.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+    }
+
+    @Test
+    void successfulProbesDoNotDiluteTheFailuresOfRealCalls() throws Exception {
+        CallGuard guard = guard(options(4, 1000, 1), Duration.ofSeconds(30));
+
+        // window 6, at least 3 calls, 50 % failed: with the probes counted it would read 3 of 6 ... 3 of 9
+        for (int i = 0; i < 3; i++) {
+            failureOf(guard.call("create pod " + i, CallGuard.Retry.ONCE, () -> {
+                throw new UncheckedIOException(new IOException("Connection reset"));
+            }));
+            for (int p = 0; p < 2; p++) {
+                guard.probe("get version", Duration.ofSeconds(5), () -> CompletableFuture.completedFuture("v1")).get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        assertThat(own.status().state()).isEqualTo(BreakerStatus.State.OPEN);
+        assertThat(own.status().reason()).startsWith("3 of 3 calls failed");
     }
 
     @Test

@@ -104,7 +104,8 @@ public final class PodLauncher {
                                               Duration attemptTimeout, long deadlineNanos) {
         Throwable root = Failures.root(err);
         String what = root instanceof CancellationException || root instanceof TimeoutException
-                ? "no answer within " + attemptTimeout.toMillis() + "ms" : Failures.rootMessage(err);
+                ? "no answer within " + attemptTimeout.toMillis() + "ms"
+                : root instanceof MemberApiException api ? api.what() : Failures.rootMessage(err);
         boolean timeLeft = deadlineNanos - System.nanoTime() >= MIN_TIME_TO_REPLACE.toNanos();
         NodeRecord moved = null;
         synchronized (placement.lock()) {
