@@ -71,7 +71,9 @@ class Demo:
         for line in virtual_cluster_table(self.fed):
             print(f"  {line}")
         print()
-        for line in _status_lines(self.fed.head.status())[:14]:
+        for line in _status_lines(self.fed.head.status()):
+            if line.startswith("Resources"):
+                break  # its node list is what this demo is about
             print(f"  {line}")
 
     def tasks(self, result: dict, fed_nodes: dict) -> None:
@@ -177,7 +179,7 @@ def virtual_cluster_table(fed: AntRayFederation) -> List[str]:
         pods = sum(len(fed.pods_of(p)) for p in ar_story.VIRTUAL_CLUSTERS[name])
         rows.append([name, ", ".join(f"{n} {t}" for t, n in sorted(by_template.items())) or "-",
                      str(status.get("nodes", "-")), str(status.get("pendingMoves", "-")),
-                     (status.get("lastError") or "-")[:48], str(pods)])
+                     (status.get("lastError") or "-").split(":")[0], str(pods)])
     return _table(rows)
 
 
