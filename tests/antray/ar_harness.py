@@ -288,7 +288,7 @@ class AntRayFederation:
     def start(cls, sidecar_jar: Path, members: SimulatedMembers,
               sidecar_config: Callable[[List[Member], str, str], Mapping[str, Any]], ray_bin: Path, autoscaler: str,
               work_dir: Path, marker: str, cluster_name: str, head_cpus: int, virtual_clusters: Sequence[str],
-              idle_timeout_minutes: float = 0.25, progress: Callable[[str], None] = lambda s: None) -> "AntRayFederation":
+              idle_timeout_minutes: float = 0.1, progress: Callable[[str], None] = lambda s: None) -> "AntRayFederation":
         """Starts the sidecar (its dashboard URL: the proxy), generates the autoscaling config with the plugin's
         generator, starts the ant-ray head with its dashboard, and waits until ant-ray lists every virtual cluster
         (the sidecar creates them once the dashboard answers)."""
