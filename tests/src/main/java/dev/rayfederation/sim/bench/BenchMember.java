@@ -179,6 +179,12 @@ public final class BenchMember implements AutoCloseable {
     @Override
     public void close() {
         client.close();
-        server.shutdown();
+        try {
+            server.shutdown();
+        } catch (IllegalStateException e) {
+            // fabric8's mock server can block its event loop closing a watch that was mid-send
+            // (seen under CI load); the member is the harness's, its figures are already taken.
+            System.err.println("bench: member " + name() + " did not shut down cleanly: " + e.getMessage());
+        }
     }
 }
