@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Placement of one request for {@code workers} workers over {@code members} members (target: 1,000 over 5 in
- * at most 50 ms), with no workers yet and with 10,000 already running.
+ * at most 50 ms), with no workers yet and with 10,000 and 100,000 already running.
  * <ul>
  *   <li>{@link #decide}: the decision alone, as the provisioner takes it: per member, what our workers there use
  *       and which are not bound yet (registry scans), how many more fit by the per-node capacity model and the
@@ -64,7 +64,7 @@ public class PlacementBench {
     public int nodesPerMember;
 
     /** Workers the registry already holds (Running, spread over the members) when the request comes. */
-    @Param({"0", "10000"})
+    @Param({"0", "10000", "100000"})
     public int existingWorkers;
 
     private BenchFederation federation;

@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(1)
 public class SnapshotRenderBench {
 
-    @Param({"1000", "10000"})
+    @Param({"1000", "10000", "100000"})
     public int nodes;
 
     private NodeRegistry registry;
