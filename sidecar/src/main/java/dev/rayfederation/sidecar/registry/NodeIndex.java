@@ -25,9 +25,11 @@ final class NodeIndex {
     private final Map<String, Map<String, Long>> liveResourcesPerVirtualCluster = new HashMap<>();
     private final Map<String, Map<String, Long>> requestsPerMember = new HashMap<>();
     private final Map<String, TreeMap<String, NodeRecord>> byRequestId = new HashMap<>();
+    /** Per member and shape, how many of our records are not bound to a Kubernetes node (always reserved). */
+    private final Map<String, Map<WorkerShape, Integer>> unbound = new HashMap<>();
     /**
-     * Per member and shape, the records (by id) not yet seen counted by the member's capacity: the only ones whose
-     * reservation must be asked about again (see {@link #reservations}).
+     * Per member and shape, the bound records (by id) not yet seen counted by the member's capacity: the only ones
+     * whose reservation must be asked about (see {@link #reservations}).
      */
     private final Map<String, Map<WorkerShape, Map<String, NodeRecord>>> unconfirmed = new HashMap<>();
 
@@ -53,6 +55,15 @@ final class NodeIndex {
         }
         if (r.shape() != null) {
             sum(requestsPerMember, r.member(), r.shape().requests(), sign);
+        }
+        if (r.shape() != null && !r.bound()) {
+            Map<WorkerShape, Integer> shapes = unbound.computeIfAbsent(r.member(), k -> new HashMap<>());
+            shapes.merge(r.shape(), sign, (a, b) -> a + b == 0 ? null : a + b);
+            if (shapes.isEmpty()) {
+                unbound.remove(r.member());
+            }
+        }
+        if (r.shape() != null && r.bound()) {
             Map<WorkerShape, Map<String, NodeRecord>> shapes = unconfirmed.computeIfAbsent(r.member(), k -> new HashMap<>());
             if (sign > 0) {
                 shapes.computeIfAbsent(r.shape(), k -> new HashMap<>()).put(r.id(), r);
@@ -107,26 +118,25 @@ final class NodeIndex {
     }
 
     /**
-     * The records of a member that its capacity does not count ({@code counted}), per shape. A record seen
-     * counted once is not asked about again until it changes (it is then a new record): a member's capacity
-     * counts one of our pods from its binding until the pod ends, and the end of a pod changes its record too.
-     * So a request costs the number of our pods not yet bound, not the number of all our pods.
+     * The records of a member to keep room for, per shape: every one not bound to a Kubernetes node, and every
+     * bound one that its capacity does not count yet ({@code counted}). An unbound record is not asked about: should
+     * the member's capacity count it already (its watch saw the binding before ours did), room is kept twice for that
+     * moment, which errs on the safe side. A bound record seen counted once is not asked about again until it
+     * changes (it is then a new record): a member's capacity counts one of our pods from its binding until the pod
+     * ends, and the end of a pod changes its record too. So a request costs the number of shapes and of our pods
+     * bound but not yet counted, not the number of all our pods.
      */
     Map<WorkerShape, Integer> reservations(String member, Predicate<NodeRecord> counted) {
-        Map<WorkerShape, Integer> out = new HashMap<>();
+        Map<WorkerShape, Integer> out = new HashMap<>(unbound.getOrDefault(member, Map.of()));
         Map<WorkerShape, Map<String, NodeRecord>> shapes = unconfirmed.getOrDefault(member, Map.of());
         for (Iterator<Map.Entry<WorkerShape, Map<String, NodeRecord>>> s = shapes.entrySet().iterator(); s.hasNext(); ) {
             Map.Entry<WorkerShape, Map<String, NodeRecord>> shape = s.next();
-            int n = 0;
             for (Iterator<NodeRecord> r = shape.getValue().values().iterator(); r.hasNext(); ) {
                 if (counted.test(r.next())) {
                     r.remove();
                 } else {
-                    n++;
+                    out.merge(shape.getKey(), 1, Integer::sum);
                 }
-            }
-            if (n > 0) {
-                out.put(shape.getKey(), n);
             }
             if (shape.getValue().isEmpty()) {
                 s.remove();

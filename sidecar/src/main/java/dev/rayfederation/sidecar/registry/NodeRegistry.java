@@ -171,8 +171,8 @@ public final class NodeRegistry {
     /**
      * Capacity a member must keep for our workers that are placed there but that its capacity model does not count
      * ({@code counted} says): not yet bound to a Kubernetes node, or bound but not yet seen so by the member's
-     * capacity. Terminating nodes are included while their pod may still hold room. A record once counted is not
-     * asked about again until it changes (see {@link NodeIndex#reservations}).
+     * capacity. Terminating nodes are included while their pod may still hold room. Only bound records are asked
+     * about, and one once counted not again until it changes (see {@link NodeIndex#reservations}).
      */
     public synchronized Map<WorkerShape, Integer> reservations(String member, Predicate<NodeRecord> counted) {
         return index.reservations(member, counted);
