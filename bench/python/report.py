@@ -35,8 +35,8 @@ TARGET_ROWS = [
      ["plugin.requests.n1000", "plugin.iteration.changed.n1000", "plugin.iteration.unchanged.n1000",
       "plugin.listing.changed.n1000", "plugin.listing.unchanged.n1000"]),
     ("placement of a 1,000-worker request over 5 members ≤ 50 ms",
-     ["placement.decide.w1000.m5.e0", "placement.decide.w1000.m5.e10000", "placement.create.w1000.m5.e0",
-      "placement.create.w1000.m5.e10000"]),
+     ["placement.decide.w1000.m5.e0", "placement.decide.w1000.m5.e10000", "placement.decide.w1000.m5.e100000",
+      "placement.create.w1000.m5.e0", "placement.create.w1000.m5.e10000", "placement.create.w1000.m5.e100000"]),
     ("10,000 workers requested → all pods created, 3 members with 20 ms API latency ≤ 60 s",
      ["scaleup.seconds", "scaleup.pods_per_s"]),
     ("member outage → unreachable and its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
@@ -59,7 +59,11 @@ JMH_FIGURES = {
          "(limits, decision, registry, pod rendering), JMH",
          None, None),
     "dev.rayfederation.bench.SnapshotRenderBench.render":
-        ("snapshot.render.n{nodes}", "render the GET /v1/nodes body, {nodes} nodes, JMH", None, None),
+        ("snapshot.render.n{nodes}", "render the GET /v1/nodes body with no node rendered before (the first GET), "
+         "{nodes} nodes, JMH", None, None),
+    "dev.rayfederation.bench.SnapshotRenderBench.renderAfterChange":
+        ("snapshot.render_after_change.n{nodes}", "change one node, take a new snapshot and build its GET /v1/nodes "
+         "body (the other nodes' JSON reused), {nodes} nodes, JMH", None, None),
     "dev.rayfederation.bench.SnapshotRenderBench.snapshotAfterChange":
         ("snapshot.change.n{nodes}", "change one node and take a new snapshot, {nodes} nodes, JMH", None, None),
 }

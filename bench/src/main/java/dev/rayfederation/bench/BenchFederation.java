@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * The federation the micro-benchmarks place onto: {@code members} members on different clouds, each with
  * {@code nodesPerMember} nodes of 32 CPU / 128Gi / 110 pods (every 4th half used), and one pool {@code cpu} of
- * 4 CPU / 16Gi workers, strategy spread, no quota, maxWorkers 100,000. The config is loaded from YAML by the sidecar's
+ * 4 CPU / 16Gi workers, strategy spread, no quota, maxWorkers 1,000,000 (room for a request on top of 100,000 placed). The config is loaded from YAML by the sidecar's
  * own loader (kubeconfig files are placeholders: nothing connects).
  */
 final class BenchFederation {
@@ -44,7 +44,7 @@ final class BenchFederation {
             }
             yaml.append("virtualClusters: [{name: vc}]\n")
                     .append("pools:\n  - {name: cpu, virtualCluster: vc, rayNodeType: cpu, resources: {CPU: 4, memory: 16Gi},")
-                    .append(" maxWorkers: 100000, strategy: spread}\n");
+                    .append(" maxWorkers: 1000000, strategy: spread}\n");
             Path file = dir.resolve("bench.yaml");
             Files.writeString(file, yaml);
             file.toFile().deleteOnExit();

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Placement of one request for {@code workers} workers over {@code members} members (target: 1,000 over 5 in
- * at most 50 ms), with no workers yet and with 10,000 already running.
+ * at most 50 ms), with no workers yet and with 10,000 and 100,000 already running.
  * <ul>
  *   <li>{@link #decide}: the decision alone, as the provisioner takes it: per member, what our workers there use
  *       and which are not bound yet (registry scans), how many more fit by the per-node capacity model and the
@@ -64,7 +64,7 @@ public class PlacementBench {
     public int nodesPerMember;
 
     /** Workers the registry already holds (Running, spread over the members) when the request comes. */
-    @Param({"0", "10000"})
+    @Param({"0", "10000", "100000"})
     public int existingWorkers;
 
     private BenchFederation federation;
@@ -73,6 +73,7 @@ public class PlacementBench {
     private Federation provisioner;
     private Placement placement;
     private NodeRegistry existing;
+    private List<NodeRecord> existingRecords;
     private int sequence;
 
     @Setup(Level.Trial)
@@ -80,6 +81,7 @@ public class PlacementBench {
         federation = new BenchFederation(members, nodesPerMember);
         pool = federation.config.pools().get(0);
         scheduler = Executors.newSingleThreadScheduledExecutor();
+        existingRecords = existingRecords();
         existing = registryWithExisting();
         provisioner = new Federation(federation.config, federation.members, existing, scheduler, new FederationMetrics());
         placement = new Placement(federation.config, federation.members, existing,
@@ -93,8 +95,19 @@ public class PlacementBench {
                 new FederationMetrics());
     }
 
+    /**
+     * A registry holding the existing workers, as a running sidecar's does: built from records made once (so that
+     * the set-up of each invocation does not flood the measurement with garbage), and with every member's
+     * reservations asked once (a running sidecar's placement has seen its bound workers before).
+     */
     private NodeRegistry registryWithExisting() {
         NodeRegistry registry = new NodeRegistry();
+        registry.putAll(existingRecords);
+        federation.members.keySet().forEach(m -> registry.reservations(m, NodeRecord::bound));
+        return registry;
+    }
+
+    private List<NodeRecord> existingRecords() {
         List<String> names = new ArrayList<>(federation.members.keySet());
         List<NodeRecord> records = new ArrayList<>(existingWorkers);
         ResourceVector resources = pool.resources();
@@ -108,8 +121,7 @@ public class PlacementBench {
                     .requestHash("hash").requestCount(5).resources(resources).shape(WorkerShape.of(pool.resources()))
                     .created(Instant.EPOCH).build());
         }
-        registry.putAll(records);
-        return registry;
+        return records;
     }
 
     @TearDown(Level.Trial)

@@ -97,7 +97,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
                 this::breaker);
         this.commands = new PodCommands(spec, options, guard, connection::client, workers);
         this.eventPoster = new ScheduledThreadPoolExecutor(1, threads("member-" + spec.name() + "-events-"));
-        this.podEvents = new PodEvents(spec.namespace(), connection::client, workers::all, eventPoster, Clock.systemUTC());
+        this.podEvents = new PodEvents(spec.namespace(), connection::client, workers::get, eventPoster, Clock.systemUTC());
         guard.checkGoAwayWith(connection::explainGoAway);
         guard.onAttempt(connection::attempted);
         // unreachable by its liveness probe: open its own breaker at once, so nothing more waits on it

@@ -9,7 +9,6 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -44,7 +44,7 @@ final class PodEvents {
 
     private final String namespace;
     private final Supplier<KubernetesClient> client;
-    private final Supplier<Collection<WorkerPod>> pods;
+    private final Function<String, Optional<WorkerPod>> pods;
     private final ScheduledExecutorService executor;
     private final Clock clock;
     private final Map<String, Instant> lastPosted = new LinkedHashMap<>(16, 0.75f, true) {
@@ -58,10 +58,11 @@ final class PodEvents {
     private final AtomicLong sequence = new AtomicLong();
 
     /**
-     * @param pods     the member's worker pods as its informer sees them
+     * @param pods     a worker pod of the member by name, as its informer sees it (a lookup, not a scan: every
+     *                 placed worker gets an event)
      * @param executor a thread of its own for waiting and posting
      */
-    PodEvents(String namespace, Supplier<KubernetesClient> client, Supplier<Collection<WorkerPod>> pods,
+    PodEvents(String namespace, Supplier<KubernetesClient> client, Function<String, Optional<WorkerPod>> pods,
               ScheduledExecutorService executor, Clock clock) {
         this.namespace = namespace;
         this.client = client;
@@ -102,7 +103,7 @@ final class PodEvents {
     }
 
     private Optional<WorkerPod> find(String podName) {
-        return pods.get().stream().filter(p -> p.podName().equals(podName)).findFirst();
+        return pods.apply(podName);
     }
 
     private PodEventOutcome send(WorkerPod pod, String reason, String message, boolean warning) {

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -43,6 +44,13 @@ final class WorkerPodCache {
     Collection<WorkerPod> all() {
         synchronized (lock) {
             return List.copyOf(workers.values());
+        }
+    }
+
+    /** One worker pod by name. */
+    Optional<WorkerPod> get(String podName) {
+        synchronized (lock) {
+            return Optional.ofNullable(workers.get(podName));
         }
     }
 

@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -70,7 +69,8 @@ class PodEventsTest {
     /** PodEvents over {@code m}'s API with {@link #informer} as the member's view of its pods. */
     private PodEvents events(MockMember m) {
         KubernetesClient client = m.admin();
-        return new PodEvents(NS, () -> client, () -> (Collection<WorkerPod>) informer, executor, clock);
+        return new PodEvents(NS, () -> client, name -> informer.stream().filter(p -> p.podName().equals(name)).findFirst(),
+                executor, clock);
     }
 
     /** A pod stored on the member and seen by the informer. */

@@ -60,10 +60,7 @@ public final class ApiServer {
     private final byte[] token;
     private final byte[] openapi;
     private final String bootId = UUID.randomUUID().toString().substring(0, 8);
-    private volatile CachedNodes cachedNodes;
-
-    private record CachedNodes(long revision, byte[] body) {
-    }
+    private final NodeListing listing = new NodeListing();
 
     /** @param token bearer token every /v1 call must carry, or null for none (loopback only) */
     public ApiServer(Vertx vertx, NodeProvider provider, FederationState state, String token, FederationMetrics metrics) {
@@ -188,20 +185,15 @@ public final class ApiServer {
             ctx.response().setStatusCode(304).end();
             return;
         }
-        byte[] body;
+        Buffer body;
         if (tagFilter.isEmpty()) {
-            CachedNodes cached = cachedNodes;
-            if (cached == null || cached.revision() != snapshot.revision()) {
-                cached = new CachedNodes(snapshot.revision(), NodesView.list(snapshot, etagValue(etag), n -> true));
-                cachedNodes = cached;
-            }
-            body = cached.body();
+            body = listing.all(snapshot, etagValue(etag));
         } else {
             Predicate<NodeRecord> filter = n -> tagFilter.entrySet().stream()
                     .allMatch(f -> f.getValue().equals(n.tags().get(f.getKey())));
-            body = NodesView.list(snapshot, etagValue(etag), filter);
+            body = listing.matching(snapshot, etagValue(etag), filter);
         }
-        ctx.response().putHeader("Content-Type", "application/json").end(Buffer.buffer(body));
+        ctx.response().putHeader("Content-Type", "application/json").end(body);
     }
 
     private static String etagValue(String etag) {

@@ -5,7 +5,6 @@ import dev.rayfederation.k8s.resources.WorkerShape;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -19,11 +18,14 @@ import java.util.function.UnaryOperator;
  * Every worker node the sidecar knows, in memory, keyed by node id (ids are time-ordered, so the snapshot
  * lists nodes oldest first). Rebuilt from the members' pods at start-up; changed by create, terminate and
  * informer events. Each visible change bumps the revision, which is what GET /v1/nodes' ETag is made of.
- * All methods are thread-safe (one monitor: changes are short and in memory).
+ * All methods are thread-safe (one monitor: changes are short and in memory). The sums and indexes placement
+ * reads ({@link NodeIndex}) are updated with each change under that monitor, so no question placement asks scans
+ * the registry.
  */
 public final class NodeRegistry {
 
     private final TreeMap<String, NodeRecord> nodes = new TreeMap<>();
+    private final NodeIndex index = new NodeIndex();
     private final Set<String> staleMembers = new HashSet<>();
     private final Tombstones tombstones = new Tombstones(100_000);
     private long revision = 1;
@@ -72,13 +74,14 @@ public final class NodeRegistry {
     public synchronized void put(NodeRecord node) {
         NodeRecord old = nodes.put(node.id(), node);
         if (!node.equals(old)) {
+            index.replace(old, node);
             changed();
         }
     }
 
     public synchronized void putAll(Collection<NodeRecord> batch) {
         for (NodeRecord n : batch) {
-            nodes.put(n.id(), n);
+            index.replace(nodes.put(n.id(), n), n);
         }
         if (!batch.isEmpty()) {
             changed();
@@ -94,11 +97,13 @@ public final class NodeRegistry {
         NodeRecord now = change.apply(old);
         if (now == null) {
             nodes.remove(id);
+            index.replace(old, null);
             changed();
             return Optional.empty();
         }
         if (!now.equals(old)) {
             nodes.put(id, now);
+            index.replace(old, now);
             changed();
         }
         return Optional.of(now);
@@ -107,6 +112,7 @@ public final class NodeRegistry {
     public synchronized Optional<NodeRecord> remove(String id) {
         NodeRecord old = nodes.remove(id);
         if (old != null) {
+            index.replace(old, null);
             changed();
         }
         return Optional.ofNullable(old);
@@ -122,6 +128,7 @@ public final class NodeRegistry {
             NodeRecord r = nodes.get(id);
             if (r != null && r.member().equals(member) && r.podName().equals(podName)) {
                 nodes.remove(id);
+                index.replace(r, null);
                 changed();
                 gone = true;
             } else {
@@ -148,72 +155,37 @@ public final class NodeRegistry {
 
     /** Live nodes of a pool. */
     public synchronized int countPool(String pool) {
-        int n = 0;
-        for (NodeRecord r : nodes.values()) {
-            if (r.live() && r.pool().equals(pool)) {
-                n++;
-            }
-        }
-        return n;
+        return index.countPool(pool);
     }
 
     /** Live nodes of a pool, per member. */
     public synchronized Map<String, Integer> countPoolByMember(String pool) {
-        Map<String, Integer> out = new HashMap<>();
-        for (NodeRecord r : nodes.values()) {
-            if (r.live() && r.pool().equals(pool)) {
-                out.merge(r.member(), 1, Integer::sum);
-            }
-        }
-        return out;
+        return index.countPoolByMember(pool);
     }
 
     /** Ray resources used by the live nodes of a virtual cluster, across all members. */
     public synchronized ResourceVector usage(String virtualCluster) {
-        Map<String, Long> sum = new HashMap<>();
-        for (NodeRecord r : nodes.values()) {
-            if (r.live() && r.virtualCluster().equals(virtualCluster)) {
-                r.resources().milli().forEach((k, v) -> sum.merge(k, v, Long::sum));
-            }
-        }
-        return new ResourceVector(sum);
+        return index.usage(virtualCluster);
     }
 
     /**
      * Capacity a member must keep for our workers that are placed there but that its capacity model does not count
      * ({@code counted} says): not yet bound to a Kubernetes node, or bound but not yet seen so by the member's
-     * capacity. Terminating nodes are included while their pod may still hold room.
+     * capacity. Terminating nodes are included while their pod may still hold room. Only bound records are asked
+     * about, and one once counted not again until it changes (see {@link NodeIndex#reservations}).
      */
     public synchronized Map<WorkerShape, Integer> reservations(String member, Predicate<NodeRecord> counted) {
-        Map<WorkerShape, Integer> out = new HashMap<>();
-        for (NodeRecord r : nodes.values()) {
-            if (r.member().equals(member) && r.shape() != null && !counted.test(r)) {
-                out.merge(r.shape(), 1, Integer::sum);
-            }
-        }
-        return out;
+        return index.reservations(member, counted);
     }
 
     /** Total pod requests of our workers on a member (for its staticCapacity cap). */
     public synchronized ResourceVector memberUsage(String member) {
-        Map<String, Long> sum = new HashMap<>();
-        for (NodeRecord r : nodes.values()) {
-            if (r.member().equals(member) && r.shape() != null) {
-                r.shape().requests().milli().forEach((k, v) -> sum.merge(k, v, Long::sum));
-            }
-        }
-        return new ResourceVector(sum);
+        return index.memberUsage(member);
     }
 
-    /** All records (live and terminating) with a given create request id. */
+    /** All records (live and terminating) with a given create request id, in id order. */
     public synchronized List<NodeRecord> byRequestId(String requestId) {
-        List<NodeRecord> out = new ArrayList<>();
-        for (NodeRecord r : nodes.values()) {
-            if (requestId.equals(r.requestId())) {
-                out.add(r);
-            }
-        }
-        return out;
+        return index.byRequestId(requestId);
     }
 
     /** Every record, including terminating ones. */
