@@ -117,8 +117,9 @@ class LiveReconfigurationRealTest extends RealFederationTest {
         assertThat(idsOn(GCP)).as("workers placed on the member added live").isEqualTo(onGcp);
         assertThat(runningPodIds(member(GCP))).as("worker pods Running on gcp-usc1's nodes").isEqualTo(onGcp);
 
-        // the quota drops to what is in use (4 x 2 CPU): a new worker is refused at once, none is terminated
-        edit(config.withVirtualCluster("vc", v -> v.withQuota("CPU", 8)));
+        // the quota drops to what is in use (4 x 2 CPU): a new worker is refused at once, none is terminated.
+        // aws-use1 becomes the first choice again, so only its removal below keeps new workers off it.
+        edit(config.withVirtualCluster("vc", v -> v.withQuota("CPU", 8)).withCluster(AWS, c -> c.withPriority(100)));
         awaitGeneration(3);
         SidecarApi.Response refused = create("cpu", 1, "over-quota");
         assertThat(created(refused)).as("created by %s", refused).isEmpty();
