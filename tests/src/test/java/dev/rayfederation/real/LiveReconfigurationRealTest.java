@@ -124,6 +124,8 @@ class LiveReconfigurationRealTest extends RealFederationTest {
         SidecarApi.Response refused = create("cpu", 1, "over-quota");
         assertThat(created(refused)).as("created by %s", refused).isEmpty();
         assertThat(refused.body().path("rejected").path("reason").asText()).as("%s", refused).isEqualTo("quota");
+        assertThat(refused.body().path("rejected").path("message").asText()).as("%s", refused)
+                .contains("virtual cluster vc quota CPU=8");
         awaitUpToDate("cpu", 4);
         assertThat(podCounts("cpu")).isEqualTo(Map.of(AWS, 2, GCP, 2, AZURE, 0));
 
