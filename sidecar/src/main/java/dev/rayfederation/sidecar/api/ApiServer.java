@@ -171,12 +171,24 @@ public final class ApiServer {
 
     private void getNodes(RoutingContext ctx) {
         Map<String, String> tagFilter = new LinkedHashMap<>();
+        String since = null;
         for (Map.Entry<String, String> p : ctx.queryParams()) {
+            if (p.getKey().equals("since")) {
+                if (since != null) {
+                    throw ApiException.invalid("since", "since given more than once");
+                }
+                since = p.getValue();
+                continue;
+            }
             if (!p.getKey().startsWith("tag.") || p.getKey().length() == 4) {
                 throw ApiException.invalid(p.getKey(), "unknown query parameter '" + p.getKey()
-                        + "'; filter with tag.<key>=<value>");
+                        + "'; filter with tag.<key>=<value>, or ask for changes with since=<revision>");
             }
             tagFilter.put(p.getKey().substring(4), p.getValue());
+        }
+        long sinceRevision = since == null ? 0 : sinceRevision(since);
+        if (since != null && !tagFilter.isEmpty()) {
+            throw ApiException.invalid("since", "since cannot be combined with tag filters; ask for all changes");
         }
         NodeRegistry.Snapshot snapshot = state.snapshot();
         String etag = "\"" + bootId + "-" + snapshot.revision() + "\"";
@@ -186,7 +198,13 @@ public final class ApiServer {
             return;
         }
         Buffer body;
-        if (tagFilter.isEmpty()) {
+        if (since != null) {
+            // A revision of another boot of the sidecar (or none it still holds) gets the full listing.
+            body = since.startsWith(bootId + "-")
+                    ? listing.changes(snapshot, etagValue(etag), sinceRevision, since)
+                            .orElseGet(() -> listing.all(snapshot, etagValue(etag)))
+                    : listing.all(snapshot, etagValue(etag));
+        } else if (tagFilter.isEmpty()) {
             body = listing.all(snapshot, etagValue(etag));
         } else {
             Predicate<NodeRecord> filter = n -> tagFilter.entrySet().stream()
@@ -194,6 +212,17 @@ public final class ApiServer {
             body = listing.matching(snapshot, etagValue(etag), filter);
         }
         ctx.response().putHeader("Content-Type", "application/json").end(body);
+    }
+
+    /** The revision number of a listing's {@code revision} ({@code <boot>-<number>}); 400 naming since otherwise. */
+    private static long sinceRevision(String since) {
+        int dash = since.lastIndexOf('-');
+        String number = dash < 0 ? "" : since.substring(dash + 1);
+        if (dash > 0 && !number.isEmpty() && number.chars().allMatch(c -> c >= '0' && c <= '9') && number.length() <= 18) {
+            return Long.parseLong(number);
+        }
+        throw ApiException.invalid("since", "since must be the revision of an earlier listing ("
+                + "<boot>-<number>, as in its \"revision\"), got '" + since + "'");
     }
 
     private static String etagValue(String etag) {

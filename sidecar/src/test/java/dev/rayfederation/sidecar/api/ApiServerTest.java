@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -363,6 +364,78 @@ class ApiServerTest {
         assertThat(changed.status()).isEqualTo(200);
         assertThat(changed.raw().headers().firstValue("ETag").orElseThrow()).isNotEqualTo(etag);
         assertThat(changed.body().at("/nodes")).hasSize(2);
+    }
+
+    @Nested
+    @DisplayName("GET /v1/nodes?since=<revision> answers what changed since an earlier listing")
+    class Changes {
+
+        @Test
+        void listsTheNodesCreatedOrChangedAndTheIdsRemovedSinceThatRevision() throws Exception {
+            start();
+            String kept = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"d1\"}")
+                    .body().at("/created/0").asText();
+            String leaving = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"d2\"}")
+                    .body().at("/created/0").asText();
+            String since = get("/v1/nodes").body().at("/revision").asText();
+
+            String added = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"d3\"}")
+                    .body().at("/created/0").asText();
+            call("PUT", "/v1/nodes/" + kept + "/tags", "{\"tags\":{\"team\":\"ml\"}}", Map.of());
+            post("/v1/nodes:terminate", "{\"ids\":[\"" + leaving + "\"]}");
+            Reply delta = get("/v1/nodes?since=" + since);
+
+            assertThat(delta.status()).isEqualTo(200);
+            assertThat(delta.body().at("/since").asText()).isEqualTo(since);
+            assertThat(delta.body().at("/revision").asText()).isEqualTo(get("/v1/nodes").body().at("/revision").asText());
+            assertThat(delta.body().at("/nodes").findValuesAsText("id")).containsExactlyInAnyOrder(kept, added);
+            assertThat(delta.body().at("/nodes/0/tags/team").asText()).isEqualTo("ml");
+            assertThat(delta.body().at("/removed")).extracting(JsonNode::asText).containsExactly(leaving);
+
+            Reply nothing = get("/v1/nodes?since=" + delta.body().at("/revision").asText());
+            assertThat(nothing.body().at("/nodes")).isEmpty();
+            assertThat(nothing.body().at("/removed")).isEmpty();
+        }
+
+        @Test
+        void aRevisionItNoLongerHoldsGetsTheFullListingWithoutSince() throws Exception {
+            start();
+            String id = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"o0\"}")
+                    .body().at("/created/0").asText();
+            String old = get("/v1/nodes").body().at("/revision").asText();
+            for (int i = 1; i <= NodeListing.HISTORY; i++) { // each newly answered revision pushes the oldest out
+                call("PUT", "/v1/nodes/" + id + "/tags", "{\"tags\":{\"n\":\"" + i + "\"}}", Map.of());
+                get("/v1/nodes");
+            }
+            Reply tooOld = get("/v1/nodes?since=" + old);
+            Reply otherBoot = get("/v1/nodes?since=0a0b0c0d-1");
+
+            for (Reply full : List.of(tooOld, otherBoot)) {
+                assertThat(full.status()).isEqualTo(200);
+                assertThat(full.body().has("since")).isFalse();
+                assertThat(full.body().has("removed")).isFalse();
+                assertThat(full.body().at("/nodes")).hasSize(1);
+            }
+        }
+
+        @Test
+        void anUnchangedListingIsStillA304() throws Exception {
+            start();
+            Reply first = get("/v1/nodes");
+            Reply same = call("GET", "/v1/nodes?since=" + first.body().at("/revision").asText(), null,
+                    Map.of("If-None-Match", first.raw().headers().firstValue("ETag").orElseThrow()));
+            assertThat(same.status()).isEqualTo(304);
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @ValueSource(strings = {"since=", "since=abc", "since=b00t-", "since=-5", "since=b00t-12x", "since=b00t-1&since=b00t-2",
+                "since=b00t-1&tag.team=a"})
+        void aBadSinceIsA400NamingIt(String query) throws Exception {
+            start();
+            Reply r = get("/v1/nodes?" + query);
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body().at("/error/field").asText()).isEqualTo("since");
+        }
     }
 
     @Test

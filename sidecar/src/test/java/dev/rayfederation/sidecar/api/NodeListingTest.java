@@ -1,6 +1,7 @@
 package dev.rayfederation.sidecar.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.rayfederation.sidecar.json.Json;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry.Snapshot;
@@ -13,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -63,6 +65,77 @@ class NodeListingTest {
     }
 
     @Test
+    void changesSinceAnAnsweredRevisionAppliedToThatListingGiveTheNewListing() throws IOException {
+        List<NodeRecord> nodes = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            nodes.add(node(String.format("rf-%09d", i)));
+        }
+        NodeListing listing = new NodeListing();
+        Map<String, JsonNode> held = byId(Json.MAPPER.readTree(
+                listing.all(new Snapshot(1, List.copyOf(nodes), Set.of()), "b00t1d-1").getBytes()));
+        long heldRevision = 1;
+        int next = 2_000;
+        for (int revision = 2; revision <= 40; revision++) {
+            for (int k = random.nextInt(40); k > 0; k--) {
+                int at = random.nextInt(nodes.size());
+                switch (random.nextInt(3)) {
+                    case 0 -> nodes.set(at, nodes.get(at).withTags(Map.of("k", pick(AWKWARD))));
+                    case 1 -> nodes.remove(at);
+                    default -> nodes.add(node(String.format("rf-%09d", next++)));
+                }
+            }
+            Set<String> stale = random.nextInt(3) == 0 ? Set.of(pick(MEMBERS)) : Set.of();
+            Snapshot snapshot = new Snapshot(revision, List.copyOf(nodes), stale);
+            String etag = "b00t1d-" + revision;
+            if (random.nextInt(3) == 0) { // another client was answered; this one asks later, across several revisions
+                listing.all(snapshot, etag);
+                continue;
+            }
+
+            JsonNode delta = Json.MAPPER.readTree(listing.changes(snapshot, etag, heldRevision, "b00t1d-" + heldRevision)
+                    .orElseThrow().getBytes());
+
+            assertThat(delta.path("revision").asText()).isEqualTo(etag);
+            assertThat(delta.path("since").asText()).isEqualTo("b00t1d-" + heldRevision);
+            delta.path("removed").forEach(id -> assertThat(held.remove(id.asText())).as("removed " + id).isNotNull());
+            held.putAll(byId(delta));
+            assertThat(held).as("revision " + revision).isEqualTo(byId(Json.MAPPER.readTree(fullRender(snapshot, etag, n -> true))));
+            heldRevision = revision;
+        }
+    }
+
+    @Test
+    void changesAreEmptyWhenNothingVisibleChanged() throws IOException {
+        NodeListing listing = new NodeListing();
+        List<NodeRecord> nodes = List.of(node("rf-a"), node("rf-b"));
+        listing.all(new Snapshot(1, nodes, Set.of()), "b00t1d-1");
+        // a new revision whose records are equal but not the same objects (a change that changed nothing)
+        List<NodeRecord> equal = nodes.stream().map(n -> n.withTags(n.tags())).toList();
+
+        JsonNode delta = Json.MAPPER.readTree(listing.changes(new Snapshot(2, equal, Set.of()), "b00t1d-2", 1, "b00t1d-1")
+                .orElseThrow().getBytes());
+
+        assertThat(delta.path("nodes").size()).isZero();
+        assertThat(delta.path("removed").size()).isZero();
+    }
+
+    @Test
+    void changesSinceARevisionNeverAnsweredOrPushedOutAreNotOffered() {
+        NodeListing listing = new NodeListing();
+        List<NodeRecord> nodes = new ArrayList<>(List.of(node("rf-a")));
+        listing.all(new Snapshot(1, List.copyOf(nodes), Set.of()), "b00t1d-1");
+
+        assertThat(listing.changes(new Snapshot(3, List.copyOf(nodes), Set.of()), "b00t1d-3", 2, "b00t1d-2")).isEmpty();
+        for (int revision = 4; revision < 4 + NodeListing.HISTORY; revision++) {
+            nodes.add(node("rf-b" + revision));
+            listing.all(new Snapshot(revision, List.copyOf(nodes), Set.of()), "b00t1d-" + revision);
+        }
+        Snapshot now = new Snapshot(100, List.copyOf(nodes), Set.of());
+        assertThat(listing.changes(now, "b00t1d-100", 1, "b00t1d-1")).as("pushed out").isEmpty();
+        assertThat(listing.changes(now, "b00t1d-100", 4, "b00t1d-4")).as("still held").isPresent();
+    }
+
+    @Test
     void anEmptyListingIsValidJson() throws IOException {
         Snapshot empty = new Snapshot(7, List.of(), Set.of());
 
@@ -86,6 +159,12 @@ class NodeListingTest {
                 .internalIp(random.nextBoolean() ? null : "10.0." + random.nextInt(250) + "." + random.nextInt(250))
                 .phase(NodeRecord.Phase.POD).requestId("r").requestHash("h").requestCount(1)
                 .created(Instant.EPOCH).reason(random.nextInt(4) == 0 ? pick(AWKWARD) : null).build();
+    }
+
+    private static Map<String, JsonNode> byId(JsonNode listing) {
+        Map<String, JsonNode> byId = new HashMap<>();
+        listing.path("nodes").forEach(n -> byId.put(n.path("id").asText(), n));
+        return byId;
     }
 
     private <T> T pick(List<T> from) {
