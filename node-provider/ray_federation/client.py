@@ -162,13 +162,18 @@ class SidecarClient:
         self,
         etag: Optional[str] = None,
         tag_filters: Optional[Mapping[str, str]] = None,
+        since: Optional[str] = None,
     ) -> SidecarResponse:
-        """``GET /v1/nodes``; with ``etag`` a 304 answer means the caller's copy is current."""
-        query = ""
-        if tag_filters:
-            query = "?" + urllib.parse.urlencode(
-                [(f"tag.{k}", v) for k, v in sorted(tag_filters.items())]
-            )
+        """``GET /v1/nodes``; with ``etag`` a 304 answer means the caller's copy is current.
+
+        With ``since`` (the ``revision`` of a listing the caller holds) the sidecar answers only the
+        changes since (``{"revision", "since", "nodes", "removed"}``), or the full listing (no
+        ``since`` field) when it no longer holds that revision.
+        """
+        params = [(f"tag.{k}", v) for k, v in sorted((tag_filters or {}).items())]
+        if since is not None:
+            params.append(("since", since))
+        query = "?" + urllib.parse.urlencode(params) if params else ""
         headers = {"If-None-Match": etag} if etag else None
         return self.request("GET", "/v1/nodes" + query, headers=headers)
 

@@ -4,8 +4,9 @@ Ray loads it with ``module: ray_federation.FederatedNodeProvider`` and construct
 ``FederatedNodeProvider(provider_config, cluster_name)``.
 
 Read path: one snapshot per autoscaler iteration. :meth:`FederatedNodeProvider.non_terminated_nodes`
-makes exactly one ``GET /v1/nodes`` (conditional on the last ETag; a 304 keeps the cached snapshot)
-and every per-node read (``node_tags``, ``internal_ip``, ``external_ip``, ``is_running``,
+makes exactly one ``GET /v1/nodes`` (conditional on the last ETag; a 304 keeps the cached snapshot;
+``since`` the last revision, so a changed listing comes as the few nodes that changed, applied to the
+listing held; a sidecar that refuses ``since`` gets full listings from then on) and every per-node read (``node_tags``, ``internal_ip``, ``external_ip``, ``is_running``,
 ``is_terminated``, ``get_node_id``) is answered from that snapshot, as Ray's ``NodeProvider``
 contract allows. Only an id the snapshot has never seen costs one more request (a refresh); if it
 is still unknown after that, the read fails with :class:`UnknownNodeError` (``is_terminated``
@@ -30,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ray.autoscaler.node_launch_exception import NodeLaunchException
 from ray.autoscaler.node_provider import NodeProvider
 
-from ray_federation.client import DEFAULT_TIMEOUT_S, SidecarClient, SidecarError
+from ray_federation.client import DEFAULT_TIMEOUT_S, SidecarClient, SidecarError, SidecarResponse
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class _Snapshot:
     etag: Optional[str] = None
     revision: Optional[str] = None
     nodes: Dict[str, _Entry] = field(default_factory=dict)
+    # The sidecar's listing at ``revision`` exactly, without local edits (what its changes apply to).
+    listed: Dict[str, _Entry] = field(default_factory=dict)
     # Nodes gone since an earlier refresh: still readable, reported terminated.
     departed: Dict[str, _Entry] = field(default_factory=dict)
 
@@ -150,6 +153,7 @@ class FederatedNodeProvider(NodeProvider):
         self._lock = threading.Lock()  # guards _snapshot
         self._refresh_lock = threading.Lock()  # one refresh at a time, readers never wait on it
         self._snapshot = _Snapshot()
+        self._ask_changes = True  # until the sidecar refuses GET /v1/nodes?since= (guarded by _refresh_lock)
 
     # ------------------------------------------------------------------ reads
 
@@ -365,7 +369,7 @@ class FederatedNodeProvider(NodeProvider):
         with self._refresh_lock:
             with self._lock:
                 old = self._snapshot
-            response = self._client.list_nodes(etag=old.etag)
+            response = self._list(old)
             if response.not_modified:
                 with self._lock:
                     return self._snapshot
@@ -376,17 +380,37 @@ class FederatedNodeProvider(NodeProvider):
                     "bad_response",
                     "GET /v1/nodes: expected {\"revision\", \"nodes\": [...]}",
                 )
-            nodes: Dict[str, _Entry] = {}
+            removed: Optional[List[str]] = None
+            if "since" in body:  # the changes since old.revision
+                removed = body.get("removed")
+                if body["since"] != old.revision or not isinstance(removed, list):
+                    raise SidecarError(
+                        response.status,
+                        "bad_response",
+                        f"GET /v1/nodes?since={old.revision}: expected the changes since that "
+                        f"revision with \"removed\": [...], got since {body['since']!r}",
+                    )
+                listed = dict(old.listed)
+                for node_id in removed:
+                    listed.pop(str(node_id), None)
+            else:
+                listed = {}
             for node in body["nodes"]:
                 if not isinstance(node, dict) or not node.get("id"):
                     raise SidecarError(
                         response.status, "bad_response", f"GET /v1/nodes: node without id: {node!r}"
                     )
-                nodes[str(node["id"])] = _Entry.of(node, self._head_node_type)
-            nodes = self._with_head(nodes)
+                listed[str(node["id"])] = _Entry.of(node, self._head_node_type)
+            nodes = self._with_head(listed)
             with self._lock:
                 current = self._snapshot  # may hold local changes made during the request
-                gone = {i: e for i, e in current.nodes.items() if i not in nodes}
+                if removed is None:
+                    gone = {i: e for i, e in current.nodes.items() if i not in nodes}
+                else:
+                    # Local changes only drop or replace listed nodes, so only the removed ids and
+                    # a head this provider reported can have left.
+                    candidates = [str(i) for i in removed] + [self._head_node_id]
+                    gone = {i: current.nodes[i] for i in candidates if i in current.nodes and i not in nodes}
                 if keep_departed:
                     departed = {i: e for i, e in current.departed.items() if i not in nodes}
                     departed.update(gone)
@@ -397,9 +421,24 @@ class FederatedNodeProvider(NodeProvider):
                     etag=response.etag,
                     revision=None if revision is None else str(revision),
                     nodes=nodes,
+                    listed=listed,
                     departed=departed,
                 )
                 return self._snapshot
+
+    def _list(self, old: _Snapshot) -> SidecarResponse:
+        """``GET /v1/nodes``, asking for the changes since the listing held when the sidecar offers them."""
+        if old.revision is None or not self._ask_changes:
+            return self._client.list_nodes(etag=old.etag)
+        try:
+            return self._client.list_nodes(etag=old.etag, since=old.revision)
+        except SidecarError as e:
+            if e.status != 400 or e.field != "since":
+                raise
+        # A sidecar from before GET /v1/nodes?since= refuses the parameter: full listings it is.
+        self._ask_changes = False
+        logger.info("ray-federation: the sidecar does not list changes (GET /v1/nodes?since=); using full listings")
+        return self._client.list_nodes(etag=old.etag)
 
     def _with_head(self, nodes: Dict[str, _Entry]) -> Dict[str, _Entry]:
         """The listing, with a head node added from ``head_ip`` when the sidecar lists none."""
@@ -470,6 +509,7 @@ def _replace(snapshot: _Snapshot, **changes: Any) -> _Snapshot:
         "etag": snapshot.etag,
         "revision": snapshot.revision,
         "nodes": snapshot.nodes,
+        "listed": snapshot.listed,
         "departed": snapshot.departed,
     }
     values.update(changes)

@@ -1,7 +1,9 @@
 """An in-process stand-in for the sidecar's node-provider API, for plugin tests.
 
 Follows the contract: bearer token (401), one error shape, 400/404/409/413, ETag + 304 on
-GET /v1/nodes, requestId replay (same body: the first answer with 200, creates nothing; different
+GET /v1/nodes, its changes since an answered revision (``?since=``; the full listing for a revision
+it no longer holds; or, with ``offers_changes = False``, a 400 naming ``since`` as a sidecar from
+before that extension answers), requestId replay (same body: the first answer with 200, creates nothing; different
 body: 409). It counts requests and connections so tests can check the plugin's call budget, and
 can drop the connection after doing the work, to test retries.
 """
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 
 MAX_BODY = 1024 * 1024
+LISTINGS_HELD = 16
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,253}")
 CREATE_FIELDS = {"nodeType", "count", "requestId", "tags", "resources", "labels", "nodeConfig"}
 
@@ -132,6 +135,9 @@ class FakeSidecar:
         self._drop_after: List[Tuple[str, str]] = []  # (method, path) whose answer is dropped once
         self._delay_s = 0.0
         self.not_ready_answers = 0  # answer this many /v1 calls with 503 + Retry-After (a restarting sidecar)
+        self.offers_changes = True  # False: refuse ?since= as a sidecar without changes listings does
+        # revision -> {id: the node's JSON} of the listings answered, the last LISTINGS_HELD of them
+        self._answered: Dict[str, Dict[str, str]] = {}
         self._open_sockets: List[socket.socket] = []
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -231,6 +237,11 @@ class FakeSidecar:
             except OSError:
                 pass
 
+    def forget_listings(self) -> None:
+        """Forget every listing answered (as a restart does, or enough newer ones): ?since= gets full listings."""
+        with self.lock:
+            self._answered.clear()
+
     def seen(self, method: Optional[str] = None, path: Optional[str] = None) -> List[Seen]:
         with self.lock:
             return [
@@ -286,18 +297,33 @@ class FakeSidecar:
 
     def _list(self, query: str, if_none_match: Optional[str]):
         etag = self._etag()
-        filters = {
-            k[len("tag."):]: v
-            for k, v in urllib.parse.parse_qsl(query)
-            if k.startswith("tag.")
-        }
+        params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        since = next((v for k, v in params if k == "since"), None)
+        if since is not None and not self.offers_changes:
+            raise ApiError(400, "invalid", "unknown query parameter 'since'; filter with tag.<key>=<value>", "since")
+        filters = {k[len("tag."):]: v for k, v in params if k.startswith("tag.")}
         if not filters and if_none_match == etag:
             return 304, {"ETag": etag}, None
         nodes = [
             n for n in self.nodes.values()
             if all(n["tags"].get(k) == v for k, v in filters.items())
         ]
-        return 200, {"ETag": etag}, {"revision": f"r{self.revision}", "nodes": nodes}
+        revision = f"r{self.revision}"
+        if filters:
+            return 200, {"ETag": etag}, {"revision": revision, "nodes": nodes}
+        now = {n["id"]: json.dumps(n, sort_keys=True) for n in nodes}
+        then = self._answered.get(since) if since is not None else None
+        self._answered[revision] = now
+        while len(self._answered) > LISTINGS_HELD:
+            del self._answered[next(iter(self._answered))]
+        if then is None:
+            return 200, {"ETag": etag}, {"revision": revision, "nodes": nodes}
+        return 200, {"ETag": etag}, {
+            "revision": revision,
+            "since": since,
+            "nodes": [n for n in nodes if then.get(n["id"]) != now[n["id"]]],
+            "removed": [i for i in then if i not in now],
+        }
 
     def _events(self, query: str):
         params = dict(urllib.parse.parse_qsl(query))

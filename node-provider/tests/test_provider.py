@@ -54,7 +54,7 @@ class TestCallBudget:
         assert second.worker_ids == first.worker_ids
         assert [r.status for r in sidecar.seen()] == [200, 304]
 
-    def test_a_changed_listing_is_fetched_whole_in_one_request(self, sidecar, provider):
+    def test_a_changed_listing_is_one_request_for_the_changes_since_the_last(self, sidecar, provider):
         a = sidecar.add_node()
         v1_pass(provider)
         sidecar.set_status(a, "up-to-date", ip="10.1.0.9")
@@ -64,7 +64,9 @@ class TestCallBudget:
 
         assert nodes.all_node_ids == [a, b]
         assert provider.internal_ip(a) == "10.1.0.9"
-        assert [r.status for r in sidecar.seen()] == [200, 200]
+        first, second = sidecar.seen()
+        assert (first.status, first.query, second.status) == (200, "", 200)
+        assert second.query == "since=r2"
 
     def test_tag_filters_are_applied_to_the_snapshot(self, sidecar, provider):
         sidecar.add_node("cpu-small")
@@ -134,6 +136,73 @@ class TestPerNodeReads:
         with pytest.raises(SidecarError) as raised:
             provider.non_terminated_nodes({})
         assert raised.value.status == 401
+
+
+class TestChangesListing:
+    """GET /v1/nodes?since=: the changes applied to the listing held give what a full listing gives."""
+
+    def test_changes_over_many_iterations_give_what_full_listings_give(self, sidecar, provider, provider_config):
+        import random
+
+        rng = random.Random(20261205)
+        full = FederatedNodeProvider(provider_config, "test-cluster")
+        full._ask_changes = False  # the same provider reading full listings only
+        live = [sidecar.add_node(ip=f"10.1.0.{i}") for i in range(30)]
+        for _ in range(25):
+            for _ in range(rng.randint(0, 5)):
+                what = rng.randrange(3)
+                if what == 0 or not live:
+                    live.append(sidecar.add_node(rng.choice(["cpu-small", "gpu-l4"])))
+                elif what == 1:
+                    sidecar.set_status(rng.choice(live), rng.choice(["up-to-date", "pending: starting"]),
+                                       ip=f"10.2.0.{rng.randrange(250)}")
+                else:
+                    sidecar.remove(live.pop(rng.randrange(len(live))))
+            if live and rng.randrange(5) == 0:
+                provider.terminate_nodes([live.pop(rng.randrange(len(live)))])
+
+            got = provider.non_terminated_nodes({})
+            want = full.non_terminated_nodes({})
+
+            assert sorted(got) == sorted(want) == sorted(live)
+            for node_id in got:
+                assert provider.node_tags(node_id) == full.node_tags(node_id)
+                assert provider.internal_ip(node_id) == full.internal_ip(node_id)
+        asked = [r.query for r in sidecar.seen("GET", "/v1/nodes")]
+        assert sum(q.startswith("since=") for q in asked) >= 20
+        full._client.close()
+
+    def test_a_removed_node_stays_readable_and_reports_terminated(self, sidecar, provider):
+        a, b = sidecar.add_node(), sidecar.add_node()
+        provider.non_terminated_nodes({})
+        sidecar.remove(a)
+
+        assert provider.non_terminated_nodes({}) == [b]
+        assert provider.is_terminated(a) and provider.node_tags(a)["ray-node-status"] == "up-to-date"
+
+    def test_a_revision_the_sidecar_no_longer_holds_gets_the_full_listing(self, sidecar, provider):
+        a = sidecar.add_node()
+        provider.non_terminated_nodes({})
+        sidecar.remove(a)
+        b = sidecar.add_node()
+        sidecar.forget_listings()
+
+        assert provider.non_terminated_nodes({}) == [b]
+        assert provider.is_terminated(a)
+        assert [r.query for r in sidecar.seen("GET", "/v1/nodes")] == ["", "since=r2"]
+
+    def test_a_sidecar_without_changes_listings_gets_full_listings(self, sidecar, provider):
+        sidecar.offers_changes = False
+        a = sidecar.add_node()
+        provider.non_terminated_nodes({})
+        b = sidecar.add_node()
+
+        assert provider.non_terminated_nodes({}) == [a, b]
+        sidecar.add_node()
+        provider.non_terminated_nodes({})
+
+        answers = [(r.query, r.status) for r in sidecar.seen("GET", "/v1/nodes")]
+        assert answers == [("", 200), ("since=r2", 400), ("", 200), ("", 200)]
 
 
 class TestHeadNode:
