@@ -9,10 +9,11 @@ One iteration is what the v1 loop asks of a provider (see shared/reference/ray-a
 5 times per node. Every HTTP request the provider sends during the iteration is counted (at
 ``http.client.HTTPConnection.putrequest``, which both ``http.client`` and ``urllib3`` go through).
 
-The plugin is timed in two situations: the listing changed since the last iteration (the sidecar
-answers 200 with the whole snapshot; a tag is changed through the sidecar's API before each timed
-iteration) and unchanged (304). KubeRay's provider has no such cache: it GETs the RayCluster and
-LISTs the pods every iteration.
+The plugin is timed in three situations: the listing changed since the last iteration (a tag is
+changed through the sidecar's API before each timed iteration; the plugin asks for the changes since
+the listing it holds, ``GET /v1/nodes?since=``), the same with full listings only (as against a
+sidecar without that extension: the sidecar answers 200 with the whole snapshot), and unchanged (304).
+KubeRay's provider has no such cache: it GETs the RayCluster and LISTs the pods every iteration.
 
 KubeRay's provider is driven outside a cluster by changing only where it finds the API server and its
 credentials: the environment variables it reads for the address and the CA
@@ -128,6 +129,8 @@ def main() -> int:
     from ray_federation import FederatedNodeProvider
 
     plugin = FederatedNodeProvider({"sidecar_url": a.sidecar_url}, a.ray_cluster)
+    whole = FederatedNodeProvider({"sidecar_url": a.sidecar_url}, a.ray_cluster)
+    whole._ask_changes = False  # what the plugin does once a sidecar refuses ?since=
     peer = kuberay.KubeRayNodeProvider(
         {
             "type": "kuberay",
@@ -147,18 +150,23 @@ def main() -> int:
 
     for _ in range(2):  # warm-up: imports, connections, caches
         timed(plugin, n, change)
+        timed(whole, n, change)
         timed(plugin, n, nothing)
         timed(peer, n, nothing)
 
-    changed, unchanged, theirs, ratio = [], [], [], []
-    list_changed, list_unchanged, list_theirs = [], [], []
+    changed, unchanged, theirs, ratio, changed_whole = [], [], [], [], []
+    list_changed, list_unchanged, list_theirs, list_whole = [], [], [], []
     req_changed, req_unchanged, req_theirs = [], [], []
     for _ in range(a.runs):
-        c_ms, u_ms, k_ms, cl_ms, ul_ms, kl_ms = [], [], [], [], [], []
+        c_ms, u_ms, k_ms, cl_ms, ul_ms, kl_ms, w_ms, wl_ms = [], [], [], [], [], [], [], []
         for _ in range(a.iterations):
             ms, reqs, listing = timed(plugin, n, change)
             c_ms.append(ms)
             cl_ms.append(listing)
+            req_changed.append(reqs)
+            ms, reqs, listing = timed(whole, n, change)
+            w_ms.append(ms)
+            wl_ms.append(listing)
             req_changed.append(reqs)
             ms, reqs, listing = timed(plugin, n, nothing)
             u_ms.append(ms)
@@ -169,6 +177,8 @@ def main() -> int:
             kl_ms.append(listing)
             req_theirs.append(reqs)
         changed.append(statistics.median(c_ms))
+        changed_whole.append(statistics.median(w_ms))
+        list_whole.append(statistics.median(wl_ms))
         unchanged.append(statistics.median(u_ms))
         theirs.append(statistics.median(k_ms))
         list_changed.append(statistics.median(cl_ms))
@@ -179,15 +189,23 @@ def main() -> int:
     how = (f"median of {a.iterations} iterations per run; one iteration = non_terminated_nodes({{}}) + "
            f"{NODE_TAGS_PER_NODE}x node_tags + {INTERNAL_IP_PER_NODE}x internal_ip per node (v1 loop)")
     with_target = n == 1000
+    iteration_target = {1000: 10.0, 10000: 100.0}.get(n)
     figures = [
         figure(f"plugin.iteration.changed.n{n}", f"plugin: one autoscaler iteration, {n} nodes, listing changed (200)",
-               "ms", changed, how + "; a tag changed through the sidecar before each iteration",
-               "<=" if with_target else None, 10.0 if with_target else None),
+               "ms", changed, how + "; a tag changed through the sidecar before each iteration; the plugin asks for "
+               "the changes since its listing (GET /v1/nodes?since=)",
+               "<=" if iteration_target else None, iteration_target),
+        figure(f"plugin.iteration.changed_full.n{n}",
+               f"plugin: one autoscaler iteration, {n} nodes, listing changed, full listings only (200)",
+               "ms", changed_whole, how + "; as above, the plugin restricted to full listings (a sidecar without ?since=)"),
+        figure(f"plugin.listing.changed_full.n{n}",
+               f"plugin: non_terminated_nodes alone, {n} nodes, listing changed, full listing (200)",
+               "ms", list_whole, "the GET of the whole listing, parsing it and indexing the snapshot"),
         figure(f"plugin.iteration.unchanged.n{n}", f"plugin: one autoscaler iteration, {n} nodes, unchanged (304)",
                "ms", unchanged, how),
         figure(f"plugin.listing.changed.n{n}", f"plugin: non_terminated_nodes alone, {n} nodes, listing changed (200)",
-               "ms", list_changed, "the GET, parsing it and indexing the snapshot; the rest of an iteration is the "
-               "per-node node_tags/internal_ip calls"),
+               "ms", list_changed, "the GET of the changes, parsing them and applying them to the snapshot; the rest "
+               "of an iteration is the per-node node_tags/internal_ip calls"),
         figure(f"plugin.listing.unchanged.n{n}", f"plugin: non_terminated_nodes alone, {n} nodes, unchanged (304)",
                "ms", list_unchanged, "the conditional GET answered 304"),
         figure(f"kuberay.listing.n{n}", f"KubeRay provider: non_terminated_nodes alone, {n} pods", "ms", list_theirs,
@@ -206,6 +224,7 @@ def main() -> int:
         json.dump({"figures": figures}, f, indent=2)
     if a.profile_out:
         write_profiles(a.profile_out, [("plugin, listing changed (200)", plugin, change),
+                                       ("plugin, listing changed, full listings only (200)", whole, change),
                                        ("plugin, unchanged (304)", plugin, nothing),
                                        ("KubeRay provider", peer, nothing)], n)
     return 0

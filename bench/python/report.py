@@ -64,6 +64,9 @@ JMH_FIGURES = {
     "dev.rayfederation.bench.SnapshotRenderBench.renderAfterChange":
         ("snapshot.render_after_change.n{nodes}", "change one node, take a new snapshot and build its GET /v1/nodes "
          "body (the other nodes' JSON reused), {nodes} nodes, JMH", None, None),
+    "dev.rayfederation.bench.SnapshotRenderBench.changesAfterChange":
+        ("snapshot.changes_after_change.n{nodes}", "change one node, take a new snapshot and build the body of "
+         "GET /v1/nodes?since=<the previous revision> (the changed node only), {nodes} nodes, JMH", None, None),
     "dev.rayfederation.bench.SnapshotRenderBench.snapshotAfterChange":
         ("snapshot.change.n{nodes}", "change one node and take a new snapshot, {nodes} nodes, JMH", None, None),
 }
@@ -184,24 +187,28 @@ def markdown(meta: Dict[str, Any], figures: Dict[str, Dict[str, Any]], profiles:
         lines += ["", "## Plugin versus Ray's KubeRay provider, per autoscaler iteration", "",
                   "Same run, same (mock) API server, same pods. One iteration = `non_terminated_nodes({})` + 8× "
                   "`node_tags` + 5× `internal_ip` per node (the v1 loop's reads). The plugin reads the sidecar "
-                  "(200 when the listing changed, 304 when not); KubeRay's provider GETs its RayCluster and LISTs the "
+                  "(200 when the listing changed: the changes since its listing, or the full listing when restricted "
+                  "to full listings; 304 when not); KubeRay's provider GETs its RayCluster and LISTs the "
                   "pods every iteration.", "",
-                  "| nodes | plugin, changed (200) | plugin, unchanged (304) | plugin requests | KubeRay provider | "
-                  "KubeRay requests | KubeRay / plugin (changed) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| nodes | plugin, changed (200) | plugin, changed, full listings | plugin, unchanged (304) | "
+                  "plugin requests | KubeRay provider | KubeRay requests | KubeRay / plugin (changed) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for n in sizes:
             def cell(fid: str) -> str:
                 f = figures.get(fid)
                 if f is None:
                     return "—"
                 return f"{fmt(f['median'], f['unit'])} {f['unit']} ({fmt(f['min'], f['unit'])} – {fmt(f['max'], f['unit'])})"
-            lines.append(f"| {n:,} | {cell(f'plugin.iteration.changed.n{n}')} | {cell(f'plugin.iteration.unchanged.n{n}')} | "
+            lines.append(f"| {n:,} | {cell(f'plugin.iteration.changed.n{n}')} | {cell(f'plugin.iteration.changed_full.n{n}')} | "
+                         f"{cell(f'plugin.iteration.unchanged.n{n}')} | "
                          f"{cell(f'plugin.requests.n{n}')} | {cell(f'kuberay.iteration.n{n}')} | "
                          f"{cell(f'kuberay.requests.n{n}')} | {cell(f'ratio.kuberay_over_plugin.n{n}')} |")
         lines += ["", "The listing alone (`non_terminated_nodes`), without the per-node calls:", "",
-                  "| nodes | plugin, changed (200) | plugin, unchanged (304) | KubeRay provider |", "|---|---|---|---|"]
+                  "| nodes | plugin, changed (200) | plugin, changed, full listing | plugin, unchanged (304) | "
+                  "KubeRay provider |", "|---|---|---|---|---|"]
         for n in sizes:
-            lines.append(f"| {n:,} | {cell(f'plugin.listing.changed.n{n}')} | {cell(f'plugin.listing.unchanged.n{n}')} | "
+            lines.append(f"| {n:,} | {cell(f'plugin.listing.changed.n{n}')} | {cell(f'plugin.listing.changed_full.n{n}')} | "
+                         f"{cell(f'plugin.listing.unchanged.n{n}')} | "
                          f"{cell(f'kuberay.listing.n{n}')} |")
 
     if analysis:

@@ -4,10 +4,11 @@ Ray loads it with ``module: ray_federation.FederatedNodeProvider`` and construct
 ``FederatedNodeProvider(provider_config, cluster_name)``.
 
 Read path: one snapshot per autoscaler iteration. :meth:`FederatedNodeProvider.non_terminated_nodes`
-makes exactly one ``GET /v1/nodes`` (conditional on the last ETag; a 304 keeps the cached snapshot;
-``since`` the last revision, so a changed listing comes as the few nodes that changed, applied to the
-listing held; a sidecar that refuses ``since`` gets full listings from then on) and every per-node read (``node_tags``, ``internal_ip``, ``external_ip``, ``is_running``,
-``is_terminated``, ``get_node_id``) is answered from that snapshot, as Ray's ``NodeProvider``
+makes exactly one ``GET /v1/nodes`` (conditional on the last ETag: a 304 keeps the cached snapshot;
+with ``since`` the revision held: a changed listing comes as the nodes that changed, applied to the
+listing held; a sidecar that refuses ``since`` gets full listings from then on), and every per-node
+read (``node_tags``, ``internal_ip``, ``external_ip``, ``is_running``, ``is_terminated``,
+``get_node_id``) is answered from that snapshot, as Ray's ``NodeProvider``
 contract allows. Only an id the snapshot has never seen costs one more request (a refresh); if it
 is still unknown after that, the read fails with :class:`UnknownNodeError` (``is_terminated``
 answers True instead). Nodes that disappear between two refreshes are remembered until the next

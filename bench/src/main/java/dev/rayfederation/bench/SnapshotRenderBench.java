@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * The in-process cost of the node snapshot behind {@code GET /v1/nodes} (target: p99 at most 20 ms with 10,000
  * nodes): rendering the JSON body of a snapshot with no node rendered yet (the first GET), taking a new snapshot
  * after one node changed, and both together with the body of the changed snapshot (what every GET after a change
- * pays: the other nodes' JSON is reused).
+ * pays: the other nodes' JSON is reused), or with the body of the changes since the previous revision (what a client
+ * asking {@code ?since=} pays).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,6 +45,7 @@ public class SnapshotRenderBench {
     private NodeRegistry.Snapshot snapshot;
     private NodeRecord first;
     private int touch;
+    private long held;
     private final NodeListing listing = new NodeListing();
 
     @Setup
@@ -67,6 +69,8 @@ public class SnapshotRenderBench {
         }
         snapshot = registry.snapshot();
         first = snapshot.nodes().get(0);
+        listing.all(snapshot, "boot-" + snapshot.revision()); // the listing a ?since= client holds
+        held = snapshot.revision();
     }
 
     @Benchmark
@@ -78,6 +82,14 @@ public class SnapshotRenderBench {
     public Buffer renderAfterChange() {
         NodeRegistry.Snapshot changed = snapshotAfterChange();
         return listing.all(changed, "boot-" + changed.revision());
+    }
+
+    @Benchmark
+    public Buffer changesAfterChange() {
+        long since = held;
+        NodeRegistry.Snapshot changed = snapshotAfterChange();
+        held = changed.revision();
+        return listing.changes(changed, "boot-" + held, since, "boot-" + since).orElseThrow();
     }
 
     @Benchmark
