@@ -149,8 +149,8 @@ def main() -> int:
     nothing = lambda: None  # noqa: E731
 
     for _ in range(2):  # warm-up: imports, connections, caches
-        timed(plugin, n, change)
         timed(whole, n, change)
+        timed(plugin, n, change)
         timed(plugin, n, nothing)
         timed(peer, n, nothing)
 
@@ -160,13 +160,13 @@ def main() -> int:
     for _ in range(a.runs):
         c_ms, u_ms, k_ms, cl_ms, ul_ms, kl_ms, w_ms, wl_ms = [], [], [], [], [], [], [], []
         for _ in range(a.iterations):
-            ms, reqs, listing = timed(plugin, n, change)
-            c_ms.append(ms)
-            cl_ms.append(listing)
-            req_changed.append(reqs)
             ms, reqs, listing = timed(whole, n, change)
             w_ms.append(ms)
             wl_ms.append(listing)
+            req_changed.append(reqs)
+            ms, reqs, listing = timed(plugin, n, change)  # right before its unchanged (304) iteration
+            c_ms.append(ms)
+            cl_ms.append(listing)
             req_changed.append(reqs)
             ms, reqs, listing = timed(plugin, n, nothing)
             u_ms.append(ms)
@@ -223,8 +223,8 @@ def main() -> int:
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump({"figures": figures}, f, indent=2)
     if a.profile_out:
-        write_profiles(a.profile_out, [("plugin, listing changed (200)", plugin, change),
-                                       ("plugin, listing changed, full listings only (200)", whole, change),
+        write_profiles(a.profile_out, [("plugin, listing changed, full listings only (200)", whole, change),
+                                       ("plugin, listing changed (200)", plugin, change),
                                        ("plugin, unchanged (304)", plugin, nothing),
                                        ("KubeRay provider", peer, nothing)], n)
     return 0
