@@ -11,6 +11,7 @@ import dev.rayfederation.sidecar.decisions.Decision;
 import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.decisions.PodEventPoster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.metrics.PreflightMetrics;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.placement.Cordons;
 import dev.rayfederation.sidecar.placement.Placement;
@@ -98,7 +99,7 @@ public final class Federation implements NodeProvider, FederationState {
         this.decisions = new DecisionLog(clock);
         decisions.listen(new PodEventPoster(this.members, registry, scheduler, metrics));
         this.preflights = new Preflights(config, this.members, Dialer.TCP, clock);
-        metrics.observePreflight(preflights::results);
+        PreflightMetrics.observe(metrics, preflights::results);
         Placement placement = new Placement(config, this.members, registry, backoff, shapes, cordons, preflights);
         PodDeleter deleter = new PodDeleter(this.members, registry, scheduler);
         PodLauncher launcher = new PodLauncher(this.members, registry, new PodSpecs(config), deleter, placement, shapes,

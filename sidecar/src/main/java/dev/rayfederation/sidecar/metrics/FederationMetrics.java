@@ -5,7 +5,6 @@ import dev.rayfederation.k8s.member.MemberCluster;
 import dev.rayfederation.k8s.member.MemberState;
 import dev.rayfederation.sidecar.antray.AntRaySync;
 import dev.rayfederation.sidecar.config.FederationConfig;
-import dev.rayfederation.sidecar.preflight.PreflightResult;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 import dev.rayfederation.sidecar.registry.RayTags;
@@ -250,29 +249,6 @@ public final class FederationMetrics {
                     Set<String> off = cordoned.get();
                     members.get().forEach(m -> cb.call(off.contains(m) ? 1 : 0, m));
                 }).register(registry);
-    }
-
-    /**
-     * Each member's network preflight: {@code ray_federation_member_preflight{member,result}} is 1 for the member's
-     * result (ok, failed, pending) and 0 for the others; the last probe's end as a Unix timestamp.
-     */
-    public void observePreflight(Supplier<Map<String, PreflightResult>> results) {
-        GaugeWithCallback.builder().name("ray_federation_member_preflight")
-                .help("1 for a member's network preflight result (ok, failed, pending), 0 for the other results")
-                .labelNames("member", "result")
-                .callback(cb -> results.get().forEach((member, r) -> {
-                    for (PreflightResult.State s : PreflightResult.State.values()) {
-                        cb.call(r.state() == s ? 1 : 0, member, s.wire());
-                    }
-                })).register(registry);
-        GaugeWithCallback.builder().name("ray_federation_member_preflight_last_run_timestamp_seconds")
-                .help("When a member's last network preflight probe ended, whatever it found (Unix time)")
-                .labelNames("member")
-                .callback(cb -> results.get().forEach((member, r) -> {
-                    if (r.lastRunAt() != null) {
-                        cb.call(r.lastRunAt().toEpochMilli() / 1000.0, member);
-                    }
-                })).register(registry);
     }
 
     /** A reload of the configuration file ended with {@code outcome} (one of {@link #RELOAD_OUTCOMES}). */
