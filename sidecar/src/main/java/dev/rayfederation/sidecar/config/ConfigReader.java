@@ -236,12 +236,8 @@ final class ConfigReader {
 
     private static FederationConfig.Preflight preflight(ConfigNode section) {
         FederationConfig.Preflight d = FederationConfig.Preflight.defaults();
-        if (!section.isPresent()) {
-            return d;
-        }
-        if (!section.isMap()) {
-            section.problem("must be a map");
-            return d;
+        if (!section.isPresent() || !section.isMap()) {
+            return d; // a section that is not a map is reported by the loader
         }
         section.rejectUnknownKeys(List.of("enabled", "enforce", "interval", "retryInterval", "timeout", "port", "image"));
         boolean enabled = section.field("enabled").bool().orElse(d.enabled());
