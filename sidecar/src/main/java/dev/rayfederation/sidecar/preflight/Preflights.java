@@ -60,6 +60,7 @@ public final class Preflights implements PreflightGate {
     private final Clock clock;
     private final Map<String, Entry> entries = new HashMap<>();
     private final ExecutorService runs;
+    private boolean stopped;
 
     public Preflights(CurrentConfig config, Map<String, MemberCluster> members, Dialer dialer, Clock clock) {
         this.config = config;
@@ -82,6 +83,7 @@ public final class Preflights implements PreflightGate {
     /** Cancels every run; each deletes its pod before its thread ends (waited for, a few seconds at most). */
     public void stop() {
         synchronized (this) {
+            stopped = true;
             entries.values().forEach(Preflights::cancel);
         }
         runs.shutdownNow();
@@ -115,6 +117,9 @@ public final class Preflights implements PreflightGate {
     /** Starts the runs that are due; one at a time per member. */
     synchronized void tick() {
         FederationConfig c = config.get();
+        if (stopped) {
+            return;
+        }
         if (!c.preflight().enabled()) {
             entries.values().forEach(Preflights::cancel);
             entries.clear();
