@@ -27,16 +27,21 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>{@link #cutOff} stands for a member whose pod network cannot reach the head: its probes see the head's
  * address as one where nothing listens, and fail the worker -> head check as a real probe would.
+ * {@link #unreachableFromHead} stands for the other direction: its probes' pod IPs, as the API shows them, are
+ * addresses where nothing listens (the probe listens on an address of its own), so the sidecar's dial-back fails.
  */
 public final class PreflightRuntime implements PodRuntime, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PreflightRuntime.class);
     /** Where a cut-off member's probes "see" the head: a port nothing on this host listens on (the discard port). */
     static final String UNREACHABLE_HEAD = "127.0.0.1:9";
+    /** The pod IP shown for probes of a member the head cannot reach: a loopback address nothing listens on. */
+    static final String UNREACHABLE_POD_IP = "127.255.255.254";
 
     private final PodRuntime workers;
     private final Path dir;
     private final Set<String> cutOff = ConcurrentHashMap.newKeySet();
+    private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     private final Map<String, Process> running = new ConcurrentHashMap<>();
     private final Map<String, String> ips = new ConcurrentHashMap<>();
     private volatile PodExits exits;
@@ -54,6 +59,15 @@ public final class PreflightRuntime implements PodRuntime, AutoCloseable {
             cutOff.add(member);
         } else {
             cutOff.remove(member);
+        }
+    }
+
+    /** Makes {@code member}'s probes unreachable from the head ({@code true}), or reachable again. */
+    public void unreachableFromHead(String member, boolean cut) {
+        if (cut) {
+            unreachable.add(member);
+        } else {
+            unreachable.remove(member);
         }
     }
 
@@ -75,7 +89,7 @@ public final class PreflightRuntime implements PodRuntime, AutoCloseable {
         }
         String ip = proposed.startsWith("10.") ? "127." + proposed.substring(3) : proposed;
         ips.put(pod.getMetadata().getUid(), ip);
-        return ip;
+        return unreachable.contains(member) ? UNREACHABLE_POD_IP : ip;
     }
 
     @Override

@@ -47,18 +47,25 @@ class PreflightE2ETest extends SidecarE2E {
     /** m1 (preferred by priority) and m2; m1's pods cannot reach the head until {@link PreflightRuntime#cutOff} ends. */
     private void startWithM1CutOff() throws IOException {
         runtime.cutOff("m1", true);
+        startMembers(2, c -> c.withCluster("m1", m -> m.withPriority(10)));
+    }
+
+    private SidecarConfig config;
+
+    /** {@code count} members, their probe pods run for real; pool cpu (4 CPU) by priority; a quick retry. */
+    private void startMembers(int count, java.util.function.UnaryOperator<SidecarConfig> more) throws IOException {
         int probePort;
         try (ServerSocket free = new ServerSocket(0)) {
             probePort = free.getLocalPort();
         }
-        int port = probePort;
-        federation = SimulatedFederation.start(members(2, 2, 16), dir, c -> c
-                        .withRayCluster("sim", "127.0.0.1:" + head.getLocalPort())
-                        .withCluster("m1", m -> m.withPriority(10))
-                        .withVirtualCluster(VirtualCluster.of("vc"))
-                        .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("priority"))
-                        .with("preflight", Map.of("enabled", true, "enforce", true, "interval", "10m",
-                                "retryInterval", "2s", "timeout", "20s", "port", port)),
+        federation = SimulatedFederation.start(members(count, 2, 16), dir, c -> {
+                    config = more.apply(c.withRayCluster("sim", "127.0.0.1:" + head.getLocalPort())
+                            .withVirtualCluster(VirtualCluster.of("vc"))
+                            .withPool(Pool.of("cpu", "vc", Map.of("CPU", 4, "memory", "8Gi")).withStrategy("priority"))
+                            .with("preflight", Map.of("enabled", true, "enforce", true, "interval", "10m",
+                                    "retryInterval", "2s", "timeout", "20s", "port", probePort)));
+                    return config;
+                },
                 SimulatedKubelet.Options.defaults().withRuntime(runtime), SidecarProcess.Options.defaults());
     }
 
@@ -82,6 +89,30 @@ class PreflightE2ETest extends SidecarE2E {
         assertThat(r.statusCode()).as("/readyz: a failed preflight does not make the sidecar unready: %s", r.body())
                 .isEqualTo(200);
         return SidecarApi.JSON.readTree(r.body());
+    }
+
+    @Test
+    @DisplayName("A member added by a live edit is probed before it takes workers; one the head cannot reach is left out")
+    void probesAMemberAddedLive() throws Exception {
+        runtime.unreachableFromHead("m3", true);
+        startMembers(3, c -> c.withoutCluster("m3"));
+        awaitPreflight("m1", "ok");
+        awaitPreflight("m2", "ok");
+
+        // m3 joins with the highest priority; its pods reach the head, but the head cannot reach them
+        federation.sidecar().rewriteConfig(config.withCluster(SidecarConfig.Cluster.of(federation.member("m3")).withPriority(10)));
+        awaitPreflight("m3", "failed");
+        JsonNode m3 = preflightOf("m3");
+        assertThat(m3.path("direction").asText()).isEqualTo("head -> worker");
+        assertThat(m3.path("error").asText()).contains("cannot connect to " + PreflightRuntime.UNREACHABLE_POD_IP);
+        assertThat(federation.workerPodCounts(null)).containsEntry("m3", 0);
+
+        create("cpu", 2, "after-add");
+        awaitUpToDate("cpu", 2);
+        assertThat(apiNodesByMember("cpu")).doesNotContainKey("m3");
+        assertThat(readyz().path("warnings").toString()).contains("member m3 failed network preflight (head -> worker");
+        await("m3's probe pods deleted").atMost(DEADLINE).untilAsserted(() ->
+                assertThat(federation.member("m3").probePods()).isEmpty());
     }
 
     private List<JsonNode> decisions() {
