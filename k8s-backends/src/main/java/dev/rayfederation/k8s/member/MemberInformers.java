@@ -57,6 +57,7 @@ final class MemberInformers implements AutoCloseable {
         workers = client.pods().inNamespace(spec.namespace())
                 .withLabels(WorkerPodContract.selector(rayClusterName))
                 .runnableInformer(0);
+        workers.itemStore(TrimmingItemStore.forWorkers());
         workers.addEventHandler(workerEvents);
         List<CompletableFuture<Void>> synced = new ArrayList<>();
         synced.add(started(workers));
