@@ -227,6 +227,7 @@ def check_full(rendered):
     check(fed["virtualClusters"] == FULL_VALUES["virtualClusters"], "full: virtualClusters differ from the values")
     check(fed["pools"] == FULL_VALUES["pools"], "full: pools must be passed through unchanged (templates, overrides, ...)")
     check(fed["timing"] == FULL_VALUES["timing"], f"full: timing is {fed.get('timing')}")
+    check(fed["preflight"] == FULL_VALUES["preflight"], f"full: preflight is {fed.get('preflight')}")
     no_ray_resources_in_the_chart(objs, "full")
     sm = objs[("ServiceMonitor", "ray-federation")]
     check(sm["spec"]["endpoints"][0]["port"] == "management" and sm["spec"]["endpoints"][0]["path"] == "/metrics",

@@ -253,6 +253,11 @@ def render(status: Mapping[str, Any], url: str = "", now: Optional[_dt.datetime]
             reason = f": {c['cordonReason']}" if c.get("cordonReason") and not c.get("removed") else ""
             problems.append(f" member {c.get('name', '?')} is {what}{_since(c.get('cordonedSince'), now)}{reason}"
                             f" (no new workers; {c.get('nodes', 0)} still there)")
+    for c in clusters:
+        preflight = c.get("preflight") or {}
+        if preflight.get("result") == "failed":
+            problems.append(f" member {c.get('name', '?')} failed network preflight{_since(preflight.get('since'), now)}: "
+                            f"{preflight.get('direction')}: {preflight.get('error')}")
     config = status.get("config") or {}
     if config.get("lastReload") == "refused":
         first = (config.get("problems") or ["?"])[0]

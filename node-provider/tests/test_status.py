@@ -86,6 +86,19 @@ class TestTable:
         assert " member aws-use1 is cordoned by alice for 3m: kernel upgrade (no new workers; 6 still there)" in attention
         assert " config reload refused, generation 1 stays in force: rayCluster.name: cannot change live (and 1 more)" in attention
 
+    def test_a_member_failing_its_network_preflight_needs_attention(self, sidecar: FakeSidecar):
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)).isoformat()
+        sidecar.clusters = [dict(sidecar.clusters[0], preflight={
+            "result": "failed", "direction": "worker -> head", "error": "cannot connect to 10.0.0.12:6379: timed out",
+            "since": since, "lastRunAt": since, "note": None}), dict(sidecar.clusters[1], preflight={
+            "result": "ok", "direction": None, "error": None, "since": since, "lastRunAt": since, "note": None})]
+        code, text, _ = _run("--url", sidecar.url)
+        assert code == 0
+        attention = text.split("Attention:\n", 1)[1]
+        assert (" member aws-use1 failed network preflight for 2m: worker -> head: cannot connect to 10.0.0.12:6379: "
+                "timed out") in attention
+        assert "gcp-usc1 failed network preflight" not in attention
+
     def test_gpu_column_when_a_member_has_gpus(self, sidecar: FakeSidecar):
         sidecar.clusters[0]["capacity"] = {"CPU": "64", "GPU": "8", "memory": "256Gi"}
         sidecar.clusters[0]["allocated"] = {"CPU": "8", "GPU": "3", "memory": "1536Mi"}

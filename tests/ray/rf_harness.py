@@ -388,6 +388,9 @@ class Sidecar:
         full = dict(config)
         full["api"] = {"listen": f"127.0.0.1:{api_port}"}
         full["management"] = {"listen": f"127.0.0.1:{management_port}"}
+        # the network preflight's probe pods would reach the Ray worker runtime of the simulated members, which runs
+        # every pod as a Ray worker: off unless a story sets its own
+        full.setdefault("preflight", {"enabled": False})
         config_file = work_dir / "sidecar.yaml"
         config_file.write_text(yaml.safe_dump(full, sort_keys=False))
         argv = [_java(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar),

@@ -443,6 +443,10 @@ timing:
   {{ $k }}: {{ get $timing $k | quote }}
 {{- end }}
 {{- end }}
+{{- with .Values.preflight }}
+preflight:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* A string quoted for a POSIX shell: 'it'\''s'. */}}

@@ -200,7 +200,7 @@ public final class Main {
                 .withResilience(config.resilience());
     }
 
-    /** Ordered: readiness false, stop listening, close members, close Vert.x. */
+    /** Ordered: readiness false, stop listening, end the probes (deleting their pods), close members. */
     private void shutdown() {
         LOG.info("shutting down");
         if (management != null) {
@@ -212,6 +212,9 @@ public final class Main {
             }
         } catch (Exception e) {
             LOG.warn("closing Vert.x: {}", e.getMessage());
+        }
+        if (federation != null) {
+            federation.stopProbes();
         }
         (federation == null ? members : federation.members()).values().forEach(m -> {
             try {

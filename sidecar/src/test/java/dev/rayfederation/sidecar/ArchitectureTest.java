@@ -27,7 +27,7 @@ class ArchitectureTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"placement", "provision", "registry", "sync", "federation", "config", "metrics", "decisions",
-            "antray", "logging"})
+            "antray", "logging", "preflight"})
     @DisplayName("The domain does not depend on the HTTP layer: nothing outside api/ imports it")
     void domainImportsNothingFromApi(String pkg) throws IOException {
         List<String> offenders = new ArrayList<>();

@@ -24,6 +24,13 @@ import java.util.function.UnaryOperator;
 public record SidecarConfig(String rayClusterName, String headAddress, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Map<String, Object> extra) {
 
+    /**
+     * The network preflight, unless a test sets its own {@code preflight} block: off, because neither simulated
+     * members (without a {@link PreflightRuntime}) nor the real-Kubernetes tier's kwok members run containers, so a
+     * probe pod there never answers and would keep the member out of placement.
+     */
+    public static final Map<String, Object> PREFLIGHT_OFF = Map.of("enabled", false);
+
     /** The address simulated workers "dial": nothing listens there. */
     public static final String DEFAULT_HEAD_ADDRESS = "10.0.0.12:6379";
 
@@ -122,6 +129,7 @@ public record SidecarConfig(String rayClusterName, String headAddress, List<Clus
             root.put("virtualClusters", virtualClusters.stream().map(VirtualCluster::toTree).toList());
         }
         root.put("pools", pools.stream().map(Pool::toTree).toList());
+        root.put("preflight", PREFLIGHT_OFF);
         root.putAll(extra);
         return root;
     }

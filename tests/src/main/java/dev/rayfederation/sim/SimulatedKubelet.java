@@ -46,7 +46,8 @@ import java.util.function.UnaryOperator;
  * Deleted or finished pods free their room. Per member a "stall" switch leaves new pods Pending with no condition at
  * all (a slow or broken scheduler). An optional delay separates binding (Pending, ContainerCreating) from Running.
  * A {@link PodRuntime} hears about pods started and stopped, may choose their pod IPs, and reports pods whose process
- * exited by itself: those are marked Failed (as a real kubelet does with {@code restartPolicy: Never}).
+ * exited by itself: those are marked Succeeded (exit code 0) or Failed (as a real kubelet does with
+ * {@code restartPolicy: Never}).
  *
  * <p>One thread per member; events are coalesced into reconcile passes over the informer caches. Writes are PUTs
  * with the pod's resourceVersion (the CRUD mock has no binding subresource), retried on conflict.
@@ -129,7 +130,7 @@ public final class SimulatedKubelet implements AutoCloseable {
         }
     }
 
-    /** A runtime's report that the process of {@code pod} ended: the pod is marked Failed (unless already gone). */
+    /** A runtime's report that the process of {@code pod} ended: the pod is marked Succeeded or Failed (unless gone). */
     private void podExited(String member, Pod pod, int exitCode, String message) {
         MemberLoop loop = loops.get(member);
         if (loop != null) {
@@ -611,17 +612,19 @@ public final class SimulatedKubelet implements AutoCloseable {
                 .build();
     }
 
+    /** Ended with {@code exitCode}: Succeeded (reason Completed) for 0, else Failed (reason Error). */
     static PodStatus failed(Pod pod, int exitCode, String message) {
         String now = Instant.now().toString();
         PodStatus before = pod.getStatus() == null ? new PodStatus() : pod.getStatus();
+        String reason = exitCode == 0 ? "Completed" : "Error";
         List<ContainerStatus> containers = pod.getSpec().getContainers().stream()
                 .map(c -> new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage())
                         .withReady(false).withStarted(false).withRestartCount(0)
-                        .withNewState().withNewTerminated().withExitCode(exitCode).withReason("Error")
+                        .withNewState().withNewTerminated().withExitCode(exitCode).withReason(reason)
                         .withMessage(message).withFinishedAt(now).endTerminated().endState()
                         .build())
                 .toList();
-        return new PodStatusBuilder().withPhase("Failed").withReason("Error").withMessage(message)
+        return new PodStatusBuilder().withPhase(exitCode == 0 ? "Succeeded" : "Failed").withReason(reason).withMessage(message)
                 .withHostIP(before.getHostIP()).withPodIP(before.getPodIP()).withPodIPs(before.getPodIPs())
                 .withStartTime(before.getStartTime())
                 .withConditions(condition("PodScheduled", true, now), condition("Initialized", true, now),

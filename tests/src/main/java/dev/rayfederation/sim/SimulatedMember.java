@@ -1,5 +1,6 @@
 package dev.rayfederation.sim;
 
+import dev.rayfederation.k8s.render.ProbePodRenderer;
 import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -266,10 +267,19 @@ public final class SimulatedMember implements AutoCloseable {
         return out;
     }
 
-    /** Pods in the member's namespace carrying {@code app.kubernetes.io/managed-by=ray-federation}. */
+    /**
+     * Pods in the member's namespace carrying {@code app.kubernetes.io/managed-by=ray-federation}, but for the
+     * network preflight's probe pods ({@link #probePods()}).
+     */
     public List<Pod> workerPods() {
         return client.pods().inNamespace(spec.namespace())
-                .withLabel(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE).list().getItems();
+                .withLabel(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE)
+                .withoutLabel(ProbePodRenderer.LABEL_PREFLIGHT_OF).list().getItems();
+    }
+
+    /** The network preflight's probe pods in the member's namespace. */
+    public List<Pod> probePods() {
+        return client.pods().inNamespace(spec.namespace()).withLabel(ProbePodRenderer.LABEL_PREFLIGHT_OF).list().getItems();
     }
 
     private Node toNode(NodeSpec n) {

@@ -2,6 +2,7 @@ package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.capacity.CapacityView;
 import dev.rayfederation.k8s.capacity.NodeCapacity;
+import dev.rayfederation.k8s.render.ProbePodSpec;
 import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.k8s.resilience.Breaker;
 import dev.rayfederation.k8s.resilience.BreakerRegistry;
@@ -20,6 +21,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,6 +62,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
     private final WorkerPodCache workers;
     private final MemberConnection connection;
     private final PodCommands commands;
+    private final ProbeCommands probes;
     private final PodEvents podEvents;
     private final ScheduledExecutorService eventPoster;
     private final List<Runnable> breakerSubscriptions = new ArrayList<>();
@@ -96,6 +99,7 @@ public final class Fabric8MemberCluster implements MemberCluster {
         this.connection = new MemberConnection(spec, options, () -> clientFactory.apply(retryAfter), control, guard, workers,
                 this::breaker);
         this.commands = new PodCommands(spec, options, guard, connection::client, workers);
+        this.probes = new ProbeCommands(spec, options.rayClusterName(), guard, connection::client);
         this.eventPoster = new ScheduledThreadPoolExecutor(1, threads("member-" + spec.name() + "-events-"));
         this.podEvents = new PodEvents(spec.namespace(), connection::client, workers::get, eventPoster, Clock.systemUTC());
         guard.checkGoAwayWith(connection::explainGoAway);
@@ -231,6 +235,31 @@ public final class Fabric8MemberCluster implements MemberCluster {
     @Override
     public CompletionStage<Boolean> deleteWorker(String podName) {
         return commands.delete(podName);
+    }
+
+    @Override
+    public boolean runsProbes() {
+        return true;
+    }
+
+    @Override
+    public CompletionStage<ProbePod> createProbe(ProbePodSpec probe) {
+        return probes.create(probe);
+    }
+
+    @Override
+    public CompletionStage<Optional<ProbePod>> probe(String podName) {
+        return probes.get(podName);
+    }
+
+    @Override
+    public CompletionStage<Boolean> deleteProbe(String podName) {
+        return probes.delete(podName);
+    }
+
+    @Override
+    public CompletionStage<Integer> deleteProbes() {
+        return probes.deleteAll();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.render.ProbePodSpec;
 import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.k8s.resilience.Breaker;
 import dev.rayfederation.k8s.resilience.BreakerRegistry;
@@ -125,6 +126,32 @@ public interface MemberCluster extends AutoCloseable {
 
     /** Deletes a worker pod; completes with false when it was already gone. */
     CompletionStage<Boolean> deleteWorker(String podName);
+
+    /** True when this member can run the network preflight's probe pods ({@link #createProbe}). */
+    default boolean runsProbes() {
+        return false;
+    }
+
+    /** Creates a network preflight probe pod (never seen as a worker). Members that cannot fail with UnsupportedOperationException. */
+    default CompletionStage<ProbePod> createProbe(ProbePodSpec spec) {
+        return java.util.concurrent.CompletableFuture.failedFuture(
+                new UnsupportedOperationException("probe pods are not supported by " + getClass().getSimpleName()));
+    }
+
+    /** The probe pod as the member's API shows it now; empty when it is gone. */
+    default CompletionStage<java.util.Optional<ProbePod>> probe(String podName) {
+        return java.util.concurrent.CompletableFuture.completedFuture(java.util.Optional.empty());
+    }
+
+    /** Deletes a probe pod; completes with false when it was already gone. */
+    default CompletionStage<Boolean> deleteProbe(String podName) {
+        return java.util.concurrent.CompletableFuture.completedFuture(false);
+    }
+
+    /** Deletes every probe pod of this Ray cluster in the member (left over by an earlier run); completes with the count. */
+    default CompletionStage<Integer> deleteProbes() {
+        return java.util.concurrent.CompletableFuture.completedFuture(0);
+    }
 
     @Override
     void close();

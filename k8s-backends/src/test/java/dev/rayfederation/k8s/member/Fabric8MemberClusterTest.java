@@ -1,6 +1,7 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.render.ProbePodSpec;
 import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.resources.WorkerShape;
@@ -245,6 +246,45 @@ class Fabric8MemberClusterTest {
             assertThat(aws.admin().pods().inNamespace(NS).withName("demo-cpu-small-n-11").get().getMetadata().getLabels())
                     .containsEntry("ray-federation.io/node-id", "n-11");
             assertThat(join(awsMember.updateWorkerTags("demo-cpu-small-gone", Map.of()))).isFalse();
+        }
+
+        @Test
+        void probePodsAreCreatedReadAndDeletedAndNeverSeenAsWorkers() throws Exception {
+            ProbePodSpec spec = new ProbePodSpec("demo-preflight-p1", "demo", "aws-use1", "10.0.0.12:6379", 10002,
+                    java.time.Duration.ofSeconds(60), null, Map.of(), Map.of());
+            ProbePod created = join(awsMember.createProbe(spec));
+            assertThat(created.name()).isEqualTo("demo-preflight-p1");
+            assertThat(join(awsMember.createProbe(spec)).name()).as("a repeated create finds the pod").isEqualTo("demo-preflight-p1");
+            assertThat(awsMember.runsProbes()).isTrue();
+
+            // the probe ran and ended: its exit code and termination message are what the sidecar reads
+            Pod stored = aws.admin().pods().inNamespace(NS).withName("demo-preflight-p1").get();
+            aws.admin().pods().inNamespace(NS).resource(new PodBuilder(stored).withNewStatus().withPhase("Failed")
+                    .withPodIP("10.1.0.9").addNewContainerStatus().withName("preflight").withNewState().withNewTerminated()
+                    .withExitCode(1).withMessage("worker -> head: cannot connect to 10.0.0.12:6379: timed out\n")
+                    .endTerminated().endState().endContainerStatus().endStatus().build()).updateStatus();
+            ProbePod ended = join(awsMember.probe("demo-preflight-p1")).orElseThrow();
+            assertThat(ended.ended()).isTrue();
+            assertThat(ended.exitCode()).isEqualTo(1);
+            assertThat(ended.message()).isEqualTo("worker -> head: cannot connect to 10.0.0.12:6379: timed out");
+            assertThat(ended.podIp()).isEqualTo("10.1.0.9");
+
+            join(awsMember.createWorker(worker("n-9", "aws-use1")));
+            await().atMost(PATIENCE).until(() -> awsMember.workerPods().size() == 1);
+            assertThat(awsMember.workerPods()).extracting(WorkerPod::podName).containsExactly("demo-cpu-small-n-9");
+
+            assertThat(join(awsMember.deleteProbe("demo-preflight-p1"))).isTrue();
+            assertThat(join(awsMember.probe("demo-preflight-p1"))).isEmpty();
+            assertThat(join(awsMember.deleteProbe("demo-preflight-p1"))).isFalse();
+
+            // probe pods an earlier sidecar left behind are all deleted; workers are not touched
+            join(awsMember.createProbe(new ProbePodSpec("demo-preflight-p2", "demo", "aws-use1", "10.0.0.12:6379", 10002,
+                    java.time.Duration.ofSeconds(60), null, Map.of(), Map.of())));
+            join(awsMember.createProbe(new ProbePodSpec("demo-preflight-p3", "demo", "aws-use1", "10.0.0.12:6379", 10002,
+                    java.time.Duration.ofSeconds(60), null, Map.of(), Map.of())));
+            assertThat(join(awsMember.deleteProbes())).isEqualTo(2);
+            assertThat(aws.admin().pods().inNamespace(NS).list().getItems()).extracting(p -> p.getMetadata().getName())
+                    .containsExactly("demo-cpu-small-n-9");
         }
 
         @Test

@@ -8,6 +8,7 @@ import dev.rayfederation.sidecar.federation.FederationState;
 import dev.rayfederation.sidecar.federation.Reconfiguration;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.placement.Cordons;
+import dev.rayfederation.sidecar.preflight.PreflightResult;
 import dev.rayfederation.sidecar.registry.NodeRecord;
 
 import java.time.Instant;
@@ -18,7 +19,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * GET /v1/clusters: each member's state, breaker, capacity, nodes, back-offs and cordon (members removed from the
+ * GET /v1/clusters: each member's state, breaker, capacity, nodes, back-offs, cordon and network preflight (members removed from the
  * configuration follow, until their workers are gone), and the configuration's generation and last reload.
  */
 final class ClustersView {
@@ -32,13 +33,14 @@ final class ClustersView {
             nodes.merge(n.member(), 1, Integer::sum);
         }
         List<CapacityBackoff.Entry> backoffs = state.backoffs();
+        Map<String, PreflightResult> preflight = state.preflight();
         List<Object> out = new ArrayList<>();
         for (FederationConfig.Cluster c : state.config().clusters()) {
-            out.add(member(c, state, nodes.getOrDefault(c.name(), 0), backoffs, null));
+            out.add(member(c, state, nodes.getOrDefault(c.name(), 0), backoffs, null, preflight.get(c.name())));
         }
         state.removedMembers().forEach((name, r) -> {
             if (state.members().containsKey(name)) { // not forgotten meanwhile
-                out.add(member(r.settings(), state, nodes.getOrDefault(name, 0), backoffs, r.since()));
+                out.add(member(r.settings(), state, nodes.getOrDefault(name, 0), backoffs, r.since(), null));
             }
         });
         Map<String, Object> body = new LinkedHashMap<>();
@@ -73,7 +75,8 @@ final class ClustersView {
     }
 
     private static Map<String, Object> member(FederationConfig.Cluster c, FederationState state, int nodes,
-                                              List<CapacityBackoff.Entry> backoffs, Instant removedSince) {
+                                              List<CapacityBackoff.Entry> backoffs, Instant removedSince,
+                                              PreflightResult preflight) {
         MemberCluster m = state.members().get(c.name());
         CapacityView cap = m.capacity();
         BreakerStatus breaker = m.breaker();
@@ -114,6 +117,19 @@ final class ClustersView {
             }
         }
         v.put("backoffs", mine);
+        v.put("preflight", preflight == null ? null : preflight(preflight));
+        return v;
+    }
+
+    /** A member's network preflight; null in the member's entry when the preflight is off. */
+    static Map<String, Object> preflight(PreflightResult p) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("result", p.state().wire());
+        v.put("direction", p.direction());
+        v.put("error", p.error());
+        v.put("since", p.at().toString());
+        v.put("lastRunAt", p.lastRunAt() == null ? null : p.lastRunAt().toString());
+        v.put("note", p.note());
         return v;
     }
 }

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,8 @@ import java.util.function.Supplier;
 
 /**
  * The management listener: {@code /healthz} (the process serves), {@code /readyz} (config loaded and every
- * member synced or marked unreachable; 503 with reasons otherwise) and {@code /metrics}; and, read-only and without
+ * member synced or marked unreachable; 503 with reasons otherwise; members failing their network preflight named
+ * under {@code warnings} either way) and {@code /metrics}; and, read-only and without
  * the API token, the views {@code GET /v1/clusters}, {@code /v1/pools} and {@code /v1/events}, so operators and
  * dashboards can see placement without the token that can create and terminate workers. Anything but GET under
  * {@code /v1/} answers 405.
@@ -64,6 +66,19 @@ public final class ManagementServer {
             state.members().forEach((name, m) -> members.put(name, m.state().wire()
                     + (m.stateReason() == null ? "" : ": " + m.stateReason())));
             body.put("members", members);
+            // a failed preflight does not make the sidecar unready: that would take the whole head pod out of its
+            // Service; it is named here, and placement keeps away from the member
+            Map<String, String> preflight = new LinkedHashMap<>();
+            List<String> warnings = new ArrayList<>();
+            state.preflight().forEach((name, p) -> {
+                preflight.put(name, p.describe());
+                if (p.failed()) {
+                    warnings.add("member " + name + " failed network preflight (" + p.direction() + ": " + p.error()
+                            + ")" + (state.config().preflight().enforce() ? ": it takes no new workers" : ""));
+                }
+            });
+            body.put("warnings", warnings);
+            body.put("preflight", preflight);
             Reconfiguration.Status config = state.configStatus();
             body.put("config", Map.of("generation", config.generation(),
                     "lastReload", config.lastOutcome() == null ? "none" : config.lastOutcome().wire()));

@@ -68,6 +68,10 @@ final class ConfigDescription {
                     "retryInterval", Durations.format(antRay.retryInterval()),
                     "shrinkWait", Durations.format(antRay.shrinkWait())));
         }
+        FederationConfig.Preflight p = config.preflight();
+        root.put("preflight", ordered("enabled", p.enabled(), "enforce", p.enforce(),
+                "interval", Durations.format(p.interval()), "retryInterval", Durations.format(p.retryInterval()),
+                "timeout", Durations.format(p.timeout()), "port", p.port(), "image", p.image()));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

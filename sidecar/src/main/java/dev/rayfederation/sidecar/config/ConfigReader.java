@@ -33,7 +33,7 @@ final class ConfigReader {
     static final HostPort DEFAULT_MANAGEMENT_LISTEN = new HostPort("0.0.0.0", 9090);
 
     private static final List<String> TOP_KEYS =
-            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing", "resilience", "replacement", "antRay");
+            List.of("rayCluster", "api", "management", "clusters", "virtualClusters", "pools", "timing", "resilience", "replacement", "antRay", "preflight");
 
     private final ConfigFiles files;
 
@@ -54,8 +54,10 @@ final class ConfigReader {
         ResilienceOptions resilience = ResilienceReader.read(root.field("resilience"));
         FederationConfig.Replacement replacement = replacement(root.field("replacement"));
         FederationConfig.AntRay antRay = AntRayReader.read(root.field("antRay"));
+        FederationConfig.Preflight preflight = preflight(root.field("preflight"));
         return new FederationConfig(rayCluster, api, management, clusters,
-                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing, resilience, replacement, antRay);
+                virtualClusters.stream().filter(v -> v.name() != null).toList(), pools, timing, resilience, replacement,
+                antRay, preflight);
     }
 
     private static RayCluster rayCluster(ConfigNode section) {
@@ -230,6 +232,37 @@ final class ConfigReader {
             section.field("backoffMax").problem("must be >= backoffInitial (" + Durations.format(r.backoffInitial()) + ")");
         }
         return r;
+    }
+
+    private static FederationConfig.Preflight preflight(ConfigNode section) {
+        FederationConfig.Preflight d = FederationConfig.Preflight.defaults();
+        if (!section.isPresent() || !section.isMap()) {
+            return d; // a section that is not a map is reported by the loader
+        }
+        section.rejectUnknownKeys(List.of("enabled", "enforce", "interval", "retryInterval", "timeout", "port", "image"));
+        boolean enabled = section.field("enabled").bool().orElse(d.enabled());
+        boolean enforce = section.field("enforce").bool().orElse(d.enforce());
+        Duration interval = duration(section.field("interval"), d.interval());
+        Duration retryInterval = duration(section.field("retryInterval"), d.retryInterval());
+        Duration timeout = duration(section.field("timeout"), d.timeout());
+        ConfigNode portField = section.field("port");
+        int port = portField.integer().orElse(d.port());
+        if (port < 1 || port > 65535) {
+            portField.problem("must be a TCP port from 1 to 65535 (got " + port + ")");
+        }
+        ConfigNode imageField = section.field("image");
+        String image = imageField.string().orElse(null);
+        if (image != null && (image.isBlank() || image.chars().anyMatch(Character::isWhitespace))) {
+            imageField.problem("must be an image reference without spaces, such as rayproject/ray:2.60.0 (got '" + image + "')");
+        }
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0) {
+            section.field("timeout").problem("must be at least 1s (got " + Durations.format(timeout) + ")");
+        }
+        if (interval.compareTo(timeout) < 0) {
+            section.field("interval").problem("must be at least timeout (" + Durations.format(timeout) + "): a member "
+                    + "is checked again only once its last probe is over");
+        }
+        return new FederationConfig.Preflight(enabled, enforce, interval, retryInterval, timeout, port, image);
     }
 
     private static Timing timing(ConfigNode section) {

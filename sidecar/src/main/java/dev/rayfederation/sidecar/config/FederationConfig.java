@@ -21,6 +21,9 @@ import java.util.Optional;
  *                   of every call to a member's API, handed as they are to each member
  *                   ({@code MemberClusterOptions.withResilience}); null means the defaults
  * @param antRay     the {@code antRay} section: virtual clusters enforced by ant-ray's own scheduler; null means off
+ * @param preflight  the {@code preflight} section: network checks of each member by probe pods; null means off (a
+ *                   configuration built in code: its members may not run pods), while a configuration file without
+ *                   the section gets {@link Preflight#defaults()}
  */
 public record FederationConfig(
         RayCluster rayCluster,
@@ -32,7 +35,8 @@ public record FederationConfig(
         Timing timing,
         ResilienceOptions resilience,
         Replacement replacement,
-        AntRay antRay) {
+        AntRay antRay,
+        Preflight preflight) {
 
     public FederationConfig {
         clusters = List.copyOf(clusters);
@@ -41,26 +45,34 @@ public record FederationConfig(
         resilience = resilience == null ? ResilienceOptions.defaults() : resilience;
         replacement = replacement == null ? Replacement.defaults() : replacement;
         antRay = antRay == null ? AntRay.disabled() : antRay;
+        preflight = preflight == null ? Preflight.off() : preflight;
+    }
+
+    /** Without a preflight section: off. */
+    public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
+                            List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
+                            ResilienceOptions resilience, Replacement replacement, AntRay antRay) {
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, replacement, antRay, null);
     }
 
     /** Without an antRay section: off. */
     public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
                             ResilienceOptions resilience, Replacement replacement) {
-        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, replacement, null);
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, replacement, null, null);
     }
 
     /** Without a replacement section: its defaults. */
     public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing,
                             ResilienceOptions resilience) {
-        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, null, null);
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, resilience, null, null, null);
     }
 
     /** Without a resilience section: its defaults. */
     public FederationConfig(RayCluster rayCluster, Api api, Management management, List<Cluster> clusters,
                             List<VirtualCluster> virtualClusters, List<Pool> pools, Timing timing) {
-        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, null, null, null);
+        this(rayCluster, api, management, clusters, virtualClusters, pools, timing, null, null, null, null);
     }
 
     public Optional<Pool> poolByNodeType(String rayNodeType) {
@@ -92,6 +104,36 @@ public record FederationConfig(
                          Duration shrinkWait) {
         public static AntRay disabled() {
             return new AntRay(false, null, Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * preflight: before a member first takes workers, after a reload that adds or changes it, and every
+     * {@code interval}, a short-lived probe pod in the member dials the head's GCS address and the sidecar dials the
+     * probe back (docs/preflight.md).
+     *
+     * @param enforce       a member whose last preflight failed takes no new workers
+     * @param interval      how often a member that passed is checked again
+     * @param retryInterval how soon a member that failed (or whose probe could not run) is checked again
+     * @param timeout       one probe: from its pod running to both directions judged; a probe pod that is not
+     *                      running by then (image pull, scheduling) says nothing about the network and is retried
+     * @param port          the port the probe listens on for the sidecar's dial-back
+     * @param image         the probe's image; null: the worker image of the first pool that may use the member
+     */
+    public record Preflight(boolean enabled, boolean enforce, Duration interval, Duration retryInterval,
+                            Duration timeout, int port, String image) {
+
+        /** Ray's default lowest worker port: a network that lets Ray's workers be dialled lets this one through. */
+        public static final int DEFAULT_PORT = 10002;
+
+        public static Preflight defaults() {
+            return new Preflight(true, true, Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofMinutes(2),
+                    DEFAULT_PORT, null);
+        }
+
+        public static Preflight off() {
+            Preflight d = defaults();
+            return new Preflight(false, false, d.interval(), d.retryInterval(), d.timeout(), d.port(), null);
         }
     }
 

@@ -130,6 +130,9 @@ public final class LiveChanges {
         if (!old.timing().equals(next.timing()) || !old.replacement().equals(next.replacement())) {
             changes.add("timing or replacement changed");
         }
+        if (!old.preflight().equals(next.preflight())) {
+            changes.add("preflight changed");
+        }
         return new Summary(added, removed, changes);
     }
 

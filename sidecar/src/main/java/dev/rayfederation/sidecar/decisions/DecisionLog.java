@@ -75,9 +75,11 @@ public final class DecisionLog {
      *
      * @param placed  the nodes placement chose, on the member each is on now
      * @param created the ids among them whose create succeeded
+     * @param leftOut members the network preflight kept out and why, added to the placements' reason (null: none)
      */
     public void created(String pool, String nodeType, String strategy, int requested, List<NodeRecord> placed,
-                        Collection<String> created, int rejected, String rejectReason, String rejectMessage) {
+                        Collection<String> created, int rejected, String rejectReason, String rejectMessage,
+                        String leftOut) {
         Set<String> ok = new HashSet<>(created);
         Map<String, List<String>> byMember = new TreeMap<>();
         for (NodeRecord n : placed) {
@@ -88,7 +90,8 @@ public final class DecisionLog {
         StringBuilder split = new StringBuilder();
         byMember.forEach((m, ids) -> split.append(split.isEmpty() ? "" : ", ").append(m).append(' ').append(ids.size()));
         String summary = strategy + ": " + ok.size() + " of " + requested + " requested placed (" + split + ")"
-                + (rejected > 0 ? ", " + rejected + " rejected" : "");
+                + (rejected > 0 ? ", " + rejected + " rejected" : "")
+                + (leftOut == null ? "" : "; left out: " + leftOut);
         byMember.forEach((member, ids) -> record(new Decision(clock.instant(), Decision.Kind.PLACED, pool, nodeType, null,
                 member, ids, ids.size(), summary)));
         if (rejected > 0) {

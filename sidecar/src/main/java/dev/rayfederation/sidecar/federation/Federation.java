@@ -11,10 +11,14 @@ import dev.rayfederation.sidecar.decisions.Decision;
 import dev.rayfederation.sidecar.decisions.DecisionLog;
 import dev.rayfederation.sidecar.decisions.PodEventPoster;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
+import dev.rayfederation.sidecar.metrics.PreflightMetrics;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.placement.Cordons;
 import dev.rayfederation.sidecar.placement.Placement;
 import dev.rayfederation.sidecar.placement.WorkerShapes;
+import dev.rayfederation.sidecar.preflight.Dialer;
+import dev.rayfederation.sidecar.preflight.PreflightResult;
+import dev.rayfederation.sidecar.preflight.Preflights;
 import dev.rayfederation.sidecar.provision.CreateOutcome;
 import dev.rayfederation.sidecar.provision.CreateRequest;
 import dev.rayfederation.sidecar.provision.NodeCreator;
@@ -72,6 +76,7 @@ public final class Federation implements NodeProvider, FederationState {
     private final DecisionLog decisions;
     private final Optional<AntRaySync> antRay;
     private final Reconfiguration reconfiguration;
+    private final Preflights preflights;
     private final Clock clock;
     private StatePersistence persistence;
     private ConfigWatcher watcher;
@@ -93,7 +98,9 @@ public final class Federation implements NodeProvider, FederationState {
         WorkerShapes shapes = new WorkerShapes(config);
         this.decisions = new DecisionLog(clock);
         decisions.listen(new PodEventPoster(this.members, registry, scheduler, metrics));
-        Placement placement = new Placement(config, this.members, registry, backoff, shapes, cordons);
+        this.preflights = new Preflights(config, this.members, Dialer.TCP, clock);
+        PreflightMetrics.observe(metrics, preflights::results);
+        Placement placement = new Placement(config, this.members, registry, backoff, shapes, cordons, preflights);
         PodDeleter deleter = new PodDeleter(this.members, registry, scheduler);
         PodLauncher launcher = new PodLauncher(this.members, registry, new PodSpecs(config), deleter, placement, shapes,
                 backoff, config.get().rayCluster().name(), clock, decisions);
@@ -160,9 +167,15 @@ public final class Federation implements NodeProvider, FederationState {
         unknownFates.start(scheduler);
         antRay.ifPresent(AntRaySync::start);
         scheduler.scheduleWithFixedDelay(reconfiguration::forgetRetired, 1, 1, TimeUnit.SECONDS);
+        preflights.start(scheduler);
         if (watcher != null) {
             watcher.start(scheduler);
         }
+    }
+
+    /** Ends the network preflight's probes and deletes their pods (at shutdown, before the members close). */
+    public void stopProbes() {
+        preflights.stop();
     }
 
     /** Writes the state file now (at shutdown). */
@@ -266,6 +279,11 @@ public final class Federation implements NodeProvider, FederationState {
     @Override
     public List<Decision> decisions(String pool, String member, Decision.Kind kind, int limit) {
         return decisions.query(pool, member, kind, limit);
+    }
+
+    @Override
+    public Map<String, PreflightResult> preflight() {
+        return preflights.results();
     }
 
     @Override

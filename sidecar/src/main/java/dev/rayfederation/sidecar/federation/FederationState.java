@@ -7,6 +7,7 @@ import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.decisions.Decision;
 import dev.rayfederation.sidecar.placement.CapacityBackoff;
 import dev.rayfederation.sidecar.placement.Cordons;
+import dev.rayfederation.sidecar.preflight.PreflightResult;
 import dev.rayfederation.sidecar.registry.NodeRegistry;
 
 import java.util.List;
@@ -40,6 +41,11 @@ public interface FederationState {
     List<Decision> decisions(String pool, String member, Decision.Kind kind, int limit);
 
     /** ant-ray's view of each virtual cluster by name (empty when the ant-ray integration is off). */
+    /** Each member's network preflight by name; empty when the preflight is off. */
+    default Map<String, PreflightResult> preflight() {
+        return Map.of();
+    }
+
     default Map<String, AntRaySync.Status> antRay() {
         return Map.of();
     }

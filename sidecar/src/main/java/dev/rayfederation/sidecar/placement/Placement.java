@@ -34,22 +34,24 @@ public final class Placement {
     private final CapacityBackoff backoff;
     private final WorkerShapes shapes;
     private final Cordons cordons;
+    private final PreflightGate preflight;
     private final Object lock = new Object();
 
     public Placement(CurrentConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
-                     CapacityBackoff backoff, WorkerShapes shapes, Cordons cordons) {
+                     CapacityBackoff backoff, WorkerShapes shapes, Cordons cordons, PreflightGate preflight) {
         this.config = config;
         this.members = members;
         this.registry = registry;
         this.backoff = backoff;
         this.shapes = shapes;
         this.cordons = cordons;
+        this.preflight = preflight;
     }
 
     /** Without cordons and live reloads (benchmarks). */
     public Placement(FederationConfig config, Map<String, MemberCluster> members, NodeRegistry registry,
                      CapacityBackoff backoff, WorkerShapes shapes) {
-        this(new CurrentConfig(config), members, registry, backoff, shapes, new Cordons());
+        this(new CurrentConfig(config), members, registry, backoff, shapes, new Cordons(), PreflightGate.NONE);
     }
 
     /** Hold this from a decision until the placed nodes are in the registry. */
@@ -57,8 +59,17 @@ public final class Placement {
         return lock;
     }
 
-    /** What to do with a request for {@code count} workers of a pool: member → workers, and what is rejected. */
-    public record Decision(Map<String, Integer> plan, Rejection rejection) {
+    /**
+     * What to do with a request for {@code count} workers of a pool: member → workers, and what is rejected.
+     *
+     * @param leftOut allowed members the network preflight kept out, and why ("m2 failed network preflight ..."),
+     *                so a decision that placed elsewhere still names them; null when none
+     */
+    public record Decision(Map<String, Integer> plan, Rejection rejection, String leftOut) {
+        public Decision(Map<String, Integer> plan, Rejection rejection) {
+            this(plan, rejection, null);
+        }
+
         public int placed() {
             return plan.values().stream().mapToInt(Integer::intValue).sum();
         }
@@ -74,7 +85,12 @@ public final class Placement {
         List<Candidate> candidates = candidates(pool, quota.allowed());
         Map<String, Integer> plan = PlacementPlanner.plan(pool.strategy(), quota.allowed(), candidates);
         int placed = plan.values().stream().mapToInt(Integer::intValue).sum();
-        return new Decision(plan, rejection(count, placed, quota, candidates, pool));
+        List<String> leftOut = new ArrayList<>();
+        for (String m : pool.clusters()) {
+            preflight.excluded(m).ifPresent(why -> leftOut.add(m + " " + why));
+        }
+        return new Decision(plan, rejection(count, placed, quota, candidates, pool),
+                leftOut.isEmpty() ? null : String.join("; ", leftOut));
     }
 
     /**
@@ -144,7 +160,7 @@ public final class Placement {
             order++;
             MemberCluster member = members.get(m);
             if (!member.acceptsPlacements() || backoff.active(m, pool.name()).isPresent()
-                    || cordons.of(m).isPresent()) {
+                    || cordons.of(m).isPresent() || preflight.excluded(m).isPresent()) {
                 continue;
             }
             Cluster cluster = config.get().cluster(m).orElseThrow();
@@ -201,9 +217,12 @@ public final class Placement {
             Optional<Candidate> c = candidates.stream().filter(x -> x.member().equals(m)).findFirst();
             Optional<CapacityBackoff.Entry> off = backoff.active(m, pool.name());
             Optional<Cordons.Cordon> cordon = cordons.of(m);
+            Optional<String> preflightFailure = preflight.excluded(m);
             if (cordon.isPresent()) {
                 why.add(m + " cordoned by " + cordon.get().by() + " since " + cordon.get().since()
                         + (cordon.get().reason() == null ? "" : " (" + cordon.get().reason() + ")"));
+            } else if (preflightFailure.isPresent()) {
+                why.add(m + " " + preflightFailure.get());
             } else if (off.isPresent()) {
                 why.add(m + " backing off until " + off.get().until() + " (" + off.get().reason() + ")");
             } else if (c.isEmpty() && member.breaker().state() == BreakerStatus.State.OPEN) {

@@ -104,8 +104,11 @@ public final class NodeCreator {
         return answer;
     }
 
-    /** The nodes a request placed (in the registry, pods not yet created) and what it rejected up front. */
-    private record Placed(CreateRequest request, Pool pool, List<NodeRecord> nodes, Rejection rejected) {
+    /**
+     * The nodes a request placed (in the registry, pods not yet created), what it rejected up front and which
+     * members the network preflight kept out (null: none).
+     */
+    private record Placed(CreateRequest request, Pool pool, List<NodeRecord> nodes, Rejection rejected, String leftOut) {
     }
 
     private Placed place(CreateRequest request) {
@@ -115,7 +118,7 @@ public final class NodeCreator {
                     "node type " + request.nodeType() + " is no longer in the configuration (removed by a reload)"));
             Placement.Decision decision = placement.decide(pool, request.count());
             List<NodeRecord> nodes = register(request, pool, decision.plan());
-            return new Placed(request, pool, nodes, decision.rejection());
+            return new Placed(request, pool, nodes, decision.rejection(), decision.leftOut());
         }
     }
 
@@ -180,7 +183,7 @@ public final class NodeCreator {
         List<NodeRecord> now = placed.nodes().stream().map(n -> registry.get(n.id()).orElse(n)).toList();
         decisions.created(pool, placed.pool().rayNodeType(), placed.pool().strategy().name(), placed.request().count(),
                 now, outcome.created(), outcome.rejected().count(), outcome.rejected().reason(),
-                outcome.rejected().message());
+                outcome.rejected().message(), placed.leftOut());
         metrics.createRequest(pool, outcome.rejected().count() == 0 ? "created"
                 : outcome.created().isEmpty() ? "rejected" : "partial");
         byMember(placed.nodes(), outcome.created()).forEach((m, k) -> metrics.placed(pool, m, k));
