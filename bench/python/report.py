@@ -39,6 +39,9 @@ TARGET_ROWS = [
       "placement.create.w1000.m5.e0", "placement.create.w1000.m5.e10000", "placement.create.w1000.m5.e100000"]),
     ("10,000 workers requested → all pods created, 3 members with 20 ms API latency ≤ 60 s",
      ["scaleup.seconds", "scaleup.pods_per_s"]),
+    ("100,000 workers over 10 simulated members (20 ms API latency) → all pods created ≤ 2 min, nothing lost; "
+     "sidecar RSS ≤ 1 GiB",
+     ["scaleup.seconds.w100000", "scaleup.pods_per_s.w100000", "sidecar.rss.scaleup.w100000"]),
     ("member outage → unreachable and its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
      [f"outage.{mode}.{figure}" for mode in ("down", "blackhole", "answers_lost")
       for figure in ("unreachable_s", "breaker_open_s", "elsewhere_s", "lost", "duplicated", "orphans")]),
@@ -71,7 +74,7 @@ JMH_FIGURES = {
         ("snapshot.change.n{nodes}", "change one node and take a new snapshot, {nodes} nodes, JMH", None, None),
 }
 
-SCENARIOS = ["read-path", "scale-up", "outage"]
+SCENARIOS = ["read-path", "scale-up", "scale-up-100k", "outage"]
 
 
 def number(v: Any) -> float:

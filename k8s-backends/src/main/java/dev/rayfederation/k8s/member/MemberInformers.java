@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One set of informers of a member: our worker pods (its namespace, our labels), and for capacity the Nodes
@@ -32,6 +33,7 @@ final class MemberInformers implements AutoCloseable {
     private final String rayClusterName;
     private final CapacityLedger ledger;
     private final ResourceEventHandler<Pod> workerEvents;
+    private final CompactPodStore<WorkerPod> workerStore;
     private final List<String> gaps = new CopyOnWriteArrayList<>();
     private volatile String lastError;
     private volatile SharedIndexInformer<Pod> workers;
@@ -40,11 +42,16 @@ final class MemberInformers implements AutoCloseable {
     private volatile boolean nodesVisible;
     private volatile boolean closed;
 
+    /**
+     * @param workerEvents what the informer of our worker pods reports to
+     * @param translate    how a worker pod is kept in that informer's store
+     */
     MemberInformers(KubernetesClient client, MemberClusterSpec spec, MemberClusterOptions options,
-                    ResourceEventHandler<Pod> workerEvents) {
+                    ResourceEventHandler<Pod> workerEvents, Function<Pod, WorkerPod> translate) {
         this.client = client;
         this.spec = spec;
         this.workerEvents = workerEvents;
+        this.workerStore = CompactPodStore.keeping(translate);
         this.ledger = new CapacityLedger(options.gpuResourceName(), staticCapacity(spec));
         this.rayClusterName = options.rayClusterName();
     }
@@ -57,6 +64,7 @@ final class MemberInformers implements AutoCloseable {
         workers = client.pods().inNamespace(spec.namespace())
                 .withLabels(WorkerPodContract.selector(rayClusterName))
                 .runnableInformer(0);
+        workers.itemStore(workerStore);
         workers.addEventHandler(workerEvents);
         List<CompletableFuture<Void>> synced = new ArrayList<>();
         synced.add(started(workers));
@@ -72,7 +80,7 @@ final class MemberInformers implements AutoCloseable {
                         .withoutField("status.phase", "Succeeded")
                         .withoutField("status.phase", "Failed")
                         .runnableInformer(0);
-                p.itemStore(TrimmingItemStore.forPods());
+                p.itemStore(CompactPodStore.namesOnly()); // the ledger keeps what capacity needs
                 p.addEventHandler(handler(ledger::putPod, ledger::removePod));
                 this.pods = p;
                 synced.add(started(p));
@@ -128,9 +136,8 @@ final class MemberInformers implements AutoCloseable {
     }
 
     /** Our worker pods as the informer's store holds them now. */
-    List<Pod> workerPods() {
-        SharedIndexInformer<Pod> w = workers;
-        return w == null ? List.of() : w.getStore().list();
+    List<WorkerPod> workerPods() {
+        return workerStore.records().toList();
     }
 
     /** True when every running informer has a live watch. */

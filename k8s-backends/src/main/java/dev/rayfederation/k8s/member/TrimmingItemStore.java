@@ -1,6 +1,5 @@
 package dev.rayfederation.k8s.member;
 
-import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
@@ -8,9 +7,6 @@ import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
 import io.fabric8.kubernetes.api.model.NodeSpec;
 import io.fabric8.kubernetes.api.model.NodeStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ItemStore;
 
@@ -22,9 +18,9 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * An informer item store that keeps only the fields capacity needs, so that watching every pod and node
- * of a large member costs little memory. Event handlers still receive the full new object; only the cached
- * copy (the "old" object of the next update) is trimmed.
+ * An informer item store that keeps only the fields capacity needs of each Node. Event handlers still receive
+ * the full new object; only the cached copy (the "old" object of the next update) is trimmed. Pods, which are
+ * many, are kept smaller still by {@link CompactPodStore}.
  */
 final class TrimmingItemStore<T extends HasMetadata> implements ItemStore<T> {
 
@@ -33,10 +29,6 @@ final class TrimmingItemStore<T extends HasMetadata> implements ItemStore<T> {
 
     private TrimmingItemStore(UnaryOperator<T> trim) {
         this.trim = trim;
-    }
-
-    static TrimmingItemStore<Pod> forPods() {
-        return new TrimmingItemStore<>(TrimmingItemStore::trimPod);
     }
 
     static TrimmingItemStore<Node> forNodes() {
@@ -87,40 +79,6 @@ final class TrimmingItemStore<T extends HasMetadata> implements ItemStore<T> {
             t.setResourceVersion(m.getResourceVersion());
         }
         return t;
-    }
-
-    static Pod trimPod(Pod p) {
-        Pod t = new Pod();
-        t.setMetadata(meta(p.getMetadata()));
-        if (p.getSpec() != null) {
-            PodSpec s = new PodSpec();
-            s.setNodeName(p.getSpec().getNodeName());
-            s.setContainers(resourcesOnly(p.getSpec().getContainers()));
-            s.setInitContainers(resourcesOnly(p.getSpec().getInitContainers()));
-            s.setOverhead(p.getSpec().getOverhead());
-            t.setSpec(s);
-        }
-        if (p.getStatus() != null) {
-            PodStatus s = new PodStatus();
-            s.setPhase(p.getStatus().getPhase());
-            t.setStatus(s);
-        }
-        return t;
-    }
-
-    private static List<Container> resourcesOnly(List<Container> containers) {
-        if (containers == null) {
-            return null;
-        }
-        List<Container> out = new ArrayList<>(containers.size());
-        for (Container c : containers) {
-            Container t = new Container();
-            t.setName(c.getName());
-            t.setResources(c.getResources());
-            t.setRestartPolicy(c.getRestartPolicy());
-            out.add(t);
-        }
-        return out;
     }
 
     static Node trimNode(Node n) {

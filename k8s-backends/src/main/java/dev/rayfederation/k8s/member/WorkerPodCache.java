@@ -75,12 +75,11 @@ final class WorkerPodCache {
     }
 
     /** After a (re)sync: the informer's store is the truth; pods we knew that are no longer there are gone. */
-    void reconcile(Collection<Pod> live) {
+    void reconcile(Collection<WorkerPod> live) {
         List<WorkerPod> gone = new ArrayList<>();
         synchronized (lock) {
             Set<String> names = new HashSet<>();
-            for (Pod p : live) {
-                WorkerPod w = translate(p);
+            for (WorkerPod w : live) {
                 names.add(w.podName());
                 workers.put(w.podName(), w);
             }
@@ -134,7 +133,8 @@ final class WorkerPodCache {
             known = workers.remove(w.podName());
         }
         if (known != null) {
-            notifyDeleted(w);
+            // a pod found gone at a re-list comes as what the informer's store kept of it: its name only
+            notifyDeleted(w.nodeId() != null ? w : known);
         }
     }
 

@@ -17,7 +17,7 @@ import java.util.List;
  *      --scenario read-path|scale-up|outage --out FILE.json --work DIR --sidecar-jar JAR
  *      [--runs N] [--sizes 100,1000,10000] [--requests 200] [--plugin-iterations 20]
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
- *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10]
+ *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10] [--label w100000]
  *      [--outages down,blackhole,answers_lost] [--preload 60] [--observe 20s] [--settle 120s]
  *      [--jvm-arg ARG]... [--jfr DIR]
  * </pre>
@@ -45,6 +45,7 @@ public final class BenchMain {
         Duration latency = Duration.ofMillis(20);
         int batch = 5;
         int concurrency = 10;
+        String label = null;
         List<LatencyProxy.Outage> outages = List.of(LatencyProxy.Outage.DOWN, LatencyProxy.Outage.BLACKHOLE);
         int preload = 60;
         Duration observe = Duration.ofSeconds(20);
@@ -70,6 +71,7 @@ public final class BenchMain {
                 case "--latency" -> latency = duration(value(args, ++i, a), a);
                 case "--batch" -> batch = positive(value(args, ++i, a), a);
                 case "--concurrency" -> concurrency = positive(value(args, ++i, a), a);
+                case "--label" -> label = value(args, ++i, a);
                 case "--outages" -> outages = Arrays.stream(value(args, ++i, a).split(","))
                         .map(s -> LatencyProxy.Outage.valueOf(s.trim().toUpperCase())).toList();
                 case "--preload" -> preload = positive(value(args, ++i, a), a);
@@ -93,7 +95,7 @@ public final class BenchMain {
         Results results = new Results(scenario).parameter("runs", runs).parameter("sidecarJvm", jvmArgs);
         try {
             run(scenario, env, results, sizes, runs, requests, pluginIterations, python, driver, startupRuns, workers, members,
-                    latency, batch, concurrency, outages, preload, observe, settle);
+                    latency, batch, concurrency, label, outages, preload, observe, settle);
         } catch (Exception | Error e) {
             results.parameter("failure", e.toString());
             results.write(out);
@@ -108,7 +110,7 @@ public final class BenchMain {
 
     private static void run(String scenario, BenchEnv env, Results results, List<Integer> sizes, int runs, int requests,
                             int pluginIterations, Path python, Path driver, int startupRuns, int workers, int members,
-                            Duration latency, int batch, int concurrency, List<LatencyProxy.Outage> outages, int preload,
+                            Duration latency, int batch, int concurrency, String label, List<LatencyProxy.Outage> outages, int preload,
                             Duration observe, Duration settle) throws Exception {
         switch (scenario) {
             case "read-path" -> {
@@ -118,8 +120,9 @@ public final class BenchMain {
             }
             case "scale-up" -> {
                 results.parameter("workers", workers).parameter("members", members).parameter("latencyMs", latency.toMillis())
-                        .parameter("batch", batch).parameter("concurrency", concurrency);
-                new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs), results).run();
+                        .parameter("batch", batch).parameter("concurrency", concurrency).parameter("label", label);
+                new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label),
+                        results).run();
             }
             case "outage" -> {
                 results.parameter("modes", outages).parameter("preload", preload).parameter("latencyMs", latency.toMillis())

@@ -52,7 +52,10 @@ final class ProxiedFederation implements AutoCloseable {
             SidecarConfig config = new SidecarConfig(RAY_CLUSTER, SidecarConfig.DEFAULT_HEAD_ADDRESS, clusters,
                     List.of(SidecarConfig.VirtualCluster.of("vc")),
                     List.of(SidecarConfig.Pool.of("cpu", "vc", Map.of("CPU", 1, "memory", "2Gi")).withMaxWorkers(maxWorkers)),
-                    Map.of());
+                    Map.of())
+                    // no kubelet runs the mocks' pods: a run longer than the start timeout (a large scale-up) must not
+                    // have the sidecar move its pending workers and back the members off
+                    .with("replacement", Map.of("startTimeout", "2h", "elasticStartTimeout", "2h"));
             f.sidecar = env.startSidecar(name, config, dir.resolve("sidecar"));
             f.api = new SidecarApi(f.sidecar.apiUrl(), null);
         } catch (RuntimeException e) {
