@@ -434,8 +434,12 @@ class FederatedNodeProvider(NodeProvider):
         try:
             return self._client.list_nodes(etag=old.etag, since=old.revision)
         except SidecarError as e:
-            if e.status != 400 or e.field != "since":
+            if e.field != "since" or e.status not in (400, 410):
                 raise
+            if e.status == 410:
+                # The sidecar no longer holds that revision (it restarted, or this provider fell far
+                # behind): list in full once, and ask for changes since the new revision next time.
+                return self._client.list_nodes(etag=None)
         # A sidecar from before GET /v1/nodes?since= refuses the parameter: full listings it is.
         self._ask_changes = False
         logger.info("ray-federation: the sidecar does not list changes (GET /v1/nodes?since=); using full listings")

@@ -1,7 +1,7 @@
 """An in-process stand-in for the sidecar's node-provider API, for plugin tests.
 
 Follows the contract: bearer token (401), one error shape, 400/404/409/413, ETag + 304 on
-GET /v1/nodes, its changes since an answered revision (``?since=``; the full listing for a revision
+GET /v1/nodes, its changes since an answered revision (``?since=``; 410 naming ``since`` for a revision
 it no longer holds; or, with ``offers_changes = False``, a 400 naming ``since`` as a sidecar from
 before that extension answers), requestId replay (same body: the first answer with 200, creates nothing; different
 body: 409). It counts requests and connections so tests can check the plugin's call budget, and
@@ -238,7 +238,7 @@ class FakeSidecar:
                 pass
 
     def forget_listings(self) -> None:
-        """Forget every listing answered (as a restart does, or enough newer ones): ?since= gets full listings."""
+        """Forget every listing answered (as a restart does, or enough newer ones): ?since= gets 410."""
         with self.lock:
             self._answered.clear()
 
@@ -313,6 +313,8 @@ class FakeSidecar:
             return 200, {"ETag": etag}, {"revision": revision, "nodes": nodes}
         now = {n["id"]: json.dumps(n, sort_keys=True) for n in nodes}
         then = self._answered.get(since) if since is not None else None
+        if since is not None and then is None:
+            raise ApiError(410, "gone", f"revision '{since}' is no longer held; list without since", "since")
         self._answered[revision] = now
         while len(self._answered) > LISTINGS_HELD:
             del self._answered[next(iter(self._answered))]

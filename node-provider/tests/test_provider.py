@@ -180,16 +180,20 @@ class TestChangesListing:
         assert provider.non_terminated_nodes({}) == [b]
         assert provider.is_terminated(a) and provider.node_tags(a)["ray-node-status"] == "up-to-date"
 
-    def test_a_revision_the_sidecar_no_longer_holds_gets_the_full_listing(self, sidecar, provider):
+    def test_a_revision_the_sidecar_no_longer_holds_is_listed_in_full_then_changes_again(self, sidecar, provider):
         a = sidecar.add_node()
         provider.non_terminated_nodes({})
         sidecar.remove(a)
         b = sidecar.add_node()
-        sidecar.forget_listings()
+        sidecar.forget_listings()  # as a restarted sidecar does
 
         assert provider.non_terminated_nodes({}) == [b]
         assert provider.is_terminated(a)
-        assert [r.query for r in sidecar.seen("GET", "/v1/nodes")] == ["", "since=r2"]
+        c = sidecar.add_node()
+        assert provider.non_terminated_nodes({}) == [b, c]
+
+        answers = [(r.query, r.status) for r in sidecar.seen("GET", "/v1/nodes")]
+        assert answers == [("", 200), ("since=r2", 410), ("", 200), ("since=r4", 200)]
 
     def test_a_sidecar_without_changes_listings_gets_full_listings(self, sidecar, provider):
         sidecar.offers_changes = False

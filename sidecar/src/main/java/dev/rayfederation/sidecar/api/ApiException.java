@@ -29,6 +29,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(409, "conflict", message, field);
     }
 
+    /** 410: what the request refers to existed once and is gone for good (a listing revision no longer held). */
+    public static ApiException gone(String field, String message) {
+        return new ApiException(410, "gone", message, field);
+    }
+
     public static ApiException notReady(String message) {
         return new ApiException(503, "not_ready", message, null);
     }

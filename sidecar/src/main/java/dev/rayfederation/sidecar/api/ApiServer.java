@@ -32,6 +32,7 @@ import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -199,11 +200,16 @@ public final class ApiServer {
         }
         Buffer body;
         if (since != null) {
-            // A revision of another boot of the sidecar (or none it still holds) gets the full listing.
-            body = since.startsWith(bootId + "-")
+            // A revision of another boot of the sidecar, or one it no longer holds: 410, and the caller lists in full
+            // (as a Kubernetes watch answers a resourceVersion that is too old).
+            Optional<Buffer> changes = since.startsWith(bootId + "-")
                     ? listing.changes(snapshot, etagValue(etag), sinceRevision, since)
-                            .orElseGet(() -> listing.all(snapshot, etagValue(etag)))
-                    : listing.all(snapshot, etagValue(etag));
+                    : Optional.empty();
+            if (changes.isEmpty()) {
+                throw ApiException.gone("since", "revision '" + since + "' is no longer held (the sidecar keeps the last "
+                        + NodeListing.HISTORY + " listings it answered, and none across a restart); list without since");
+            }
+            body = changes.get();
         } else if (tagFilter.isEmpty()) {
             body = listing.all(snapshot, etagValue(etag));
         } else {

@@ -398,24 +398,32 @@ class ApiServerTest {
         }
 
         @Test
-        void aRevisionItNoLongerHoldsGetsTheFullListingWithoutSince() throws Exception {
+        void aRevisionItNoLongerHoldsIsA410NamingSinceAndTheFullListingStillAnswers() throws Exception {
             start();
             String id = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"requestId\":\"o0\"}")
                     .body().at("/created/0").asText();
             String old = get("/v1/nodes").body().at("/revision").asText();
+            String held = null;
             for (int i = 1; i <= NodeListing.HISTORY; i++) { // each newly answered revision pushes the oldest out
                 call("PUT", "/v1/nodes/" + id + "/tags", "{\"tags\":{\"n\":\"" + i + "\"}}", Map.of());
-                get("/v1/nodes");
+                String answered = get("/v1/nodes").body().at("/revision").asText();
+                if (i == 1) {
+                    held = answered;
+                }
             }
             Reply tooOld = get("/v1/nodes?since=" + old);
             Reply otherBoot = get("/v1/nodes?since=0a0b0c0d-1");
 
-            for (Reply full : List.of(tooOld, otherBoot)) {
-                assertThat(full.status()).isEqualTo(200);
-                assertThat(full.body().has("since")).isFalse();
-                assertThat(full.body().has("removed")).isFalse();
-                assertThat(full.body().at("/nodes")).hasSize(1);
+            for (Reply gone : List.of(tooOld, otherBoot)) {
+                assertThat(gone.status()).isEqualTo(410);
+                assertThat(gone.body().at("/error/code").asText()).isEqualTo("gone");
+                assertThat(gone.body().at("/error/field").asText()).isEqualTo("since");
+                assertThat(gone.body().at("/error/message").asText()).contains("list without since");
             }
+            assertThat(get("/v1/nodes?since=" + held).status()).as("the oldest revision still held").isEqualTo(200);
+            Reply full = get("/v1/nodes");
+            assertThat(full.body().at("/nodes")).hasSize(1);
+            assertThat(full.body().at("/nodes/0/tags/n").asText()).isEqualTo(Integer.toString(NodeListing.HISTORY));
         }
 
         @Test
