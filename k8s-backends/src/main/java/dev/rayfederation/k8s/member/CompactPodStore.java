@@ -46,6 +46,17 @@ final class CompactPodStore<R> implements ItemStore<Pod> {
         return new CompactPodStore<>(pod -> null);
     }
 
+    /**
+     * The record kept for this very version of the pod (same key and resourceVersion), or null: lets the informer's
+     * handler reuse what the store made of the pod instead of translating it a second time.
+     */
+    R recordOf(Pod pod) {
+        ObjectMeta m = pod.getMetadata();
+        Kept<R> kept = m == null ? null : items.get(getKey(pod));
+        return kept != null && kept.resourceVersion() != null && kept.resourceVersion().equals(m.getResourceVersion())
+                ? kept.record() : null;
+    }
+
     /** The compact records of the pods in the store now. */
     Stream<R> records() {
         return items.values().stream().map(Kept::record);

@@ -195,7 +195,7 @@ final class MemberConnection implements AutoCloseable {
             attemptFailed(e);
             return;
         }
-        MemberInformers set = new MemberInformers(c, spec, options, workers.events(), workers::translate);
+        MemberInformers set = new MemberInformers(c, spec, options, workers);
         attempting = set;
         probe("list pods, nodes", () -> MemberAccess.probe(c, spec, options.rayClusterName()))
                 .thenCompose(set::start)

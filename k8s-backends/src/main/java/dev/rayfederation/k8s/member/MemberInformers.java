@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * One set of informers of a member: our worker pods (its namespace, our labels), and for capacity the Nodes
@@ -43,15 +42,15 @@ final class MemberInformers implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * @param workerEvents what the informer of our worker pods reports to
-     * @param translate    how a worker pod is kept in that informer's store
+     * @param workerCache what the informer of our worker pods reports to; its translation of a pod is what that
+     *                    informer's store keeps, and the very record the cache then holds
      */
     MemberInformers(KubernetesClient client, MemberClusterSpec spec, MemberClusterOptions options,
-                    ResourceEventHandler<Pod> workerEvents, Function<Pod, WorkerPod> translate) {
+                    WorkerPodCache workerCache) {
         this.client = client;
         this.spec = spec;
-        this.workerEvents = workerEvents;
-        this.workerStore = CompactPodStore.keeping(translate);
+        this.workerStore = CompactPodStore.keeping(workerCache::translate);
+        this.workerEvents = workerCache.events(workerStore::recordOf);
         this.ledger = new CapacityLedger(options.gpuResourceName(), staticCapacity(spec));
         this.rayClusterName = options.rayClusterName();
     }

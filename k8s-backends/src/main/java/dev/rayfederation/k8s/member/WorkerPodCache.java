@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
  * The worker pods of one member as its informers last saw them, and the fan-out of their changes to the
@@ -56,15 +57,23 @@ final class WorkerPodCache {
 
     /** What the member's informer of our worker pods reports to. */
     ResourceEventHandler<Pod> events() {
+        return events(pod -> null);
+    }
+
+    /**
+     * What the member's informer of our worker pods reports to, reusing the record its store already made of a pod
+     * ({@code kept} answers null when it has none for that version), so each worker is held once, not twice.
+     */
+    ResourceEventHandler<Pod> events(Function<Pod, WorkerPod> kept) {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(Pod pod) {
-                upsert(pod);
+                upsert(known(kept, pod));
             }
 
             @Override
             public void onUpdate(Pod oldPod, Pod newPod) {
-                upsert(newPod);
+                upsert(known(kept, newPod));
             }
 
             @Override
@@ -109,8 +118,12 @@ final class WorkerPodCache {
         return WorkerPods.from(member, pod, gpuResourceName);
     }
 
-    private void upsert(Pod pod) {
-        WorkerPod w = translate(pod);
+    private WorkerPod known(Function<Pod, WorkerPod> kept, Pod pod) {
+        WorkerPod w = kept.apply(pod);
+        return w != null ? w : translate(pod);
+    }
+
+    private void upsert(WorkerPod w) {
         if (w.podName() == null) {
             return;
         }

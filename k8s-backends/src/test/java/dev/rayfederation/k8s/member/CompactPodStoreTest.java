@@ -55,4 +55,25 @@ class CompactPodStoreTest {
         assertThat(deleted).extracting(WorkerPod::nodeId).containsExactly("n-7");
         assertThat(cache.all()).isEmpty();
     }
+
+    @Test
+    void theCacheHoldsTheRecordTheStoreMadeNotASecondCopy() {
+        WorkerPodCache cache = new WorkerPodCache("aws", null);
+        CompactPodStore<WorkerPod> store = CompactPodStore.keeping(cache::translate);
+        var events = cache.events(store::recordOf);
+        Pod pod = worker("7");
+        store.put(store.getKey(pod), pod);
+
+        events.onAdd(pod);
+
+        WorkerPod held = cache.get("demo-cpu-n-7").orElseThrow();
+        assertThat(held).as("one record per worker").isSameAs(store.records().findFirst().orElseThrow());
+
+        // the store has moved on to version 8 by the time the handler sees version 7 again: translated anew
+        store.put(store.getKey(pod), worker("8"));
+        events.onUpdate(pod, pod);
+        assertThat(cache.get("demo-cpu-n-7").orElseThrow()).isNotSameAs(store.records().findFirst().orElseThrow())
+                .isEqualTo(WorkerPods.from("aws", pod, null));
+        assertThat(store.recordOf(worker("9"))).as("a version the store never held").isNull();
+    }
 }

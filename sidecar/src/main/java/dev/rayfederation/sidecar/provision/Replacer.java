@@ -2,6 +2,7 @@ package dev.rayfederation.sidecar.provision;
 
 import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.decisions.DecisionLog;
+import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.config.FederationConfig.Cluster;
 import dev.rayfederation.sidecar.config.FederationConfig.Pool;
 import dev.rayfederation.sidecar.config.FederationConfig.Replacement;
@@ -84,6 +85,7 @@ public final class Replacer {
     void checkWorkers() {
         try {
             Instant now = clock.instant();
+            FederationConfig cfg = config.get(); // read once: a check looks at every worker
             Set<String> staleMembers = registry.snapshot().staleMembers();
             Set<String> stillStuck = new HashSet<>();
             for (NodeRecord n : registry.all()) {
@@ -92,7 +94,7 @@ public final class Replacer {
                         || NodeStatus.OUTCOME_UNKNOWN.equals(n.status())) { // settled by UnknownFates, not moved
                     continue;
                 }
-                String why = whyStuck(n, now);
+                String why = whyStuck(cfg, n, now);
                 if (why == null) {
                     continue;
                 }
@@ -113,10 +115,10 @@ public final class Replacer {
     }
 
     /** Why the node must move now, or null. */
-    private String whyStuck(NodeRecord n, Instant now) {
+    private String whyStuck(FederationConfig cfg, NodeRecord n, Instant now) {
         Duration age = Duration.between(n.created(), now);
-        Replacement policy = config.get().replacement();
-        boolean elastic = config.get().cluster(n.member()).map(Cluster::elastic).orElse(false);
+        Replacement policy = cfg.replacement();
+        boolean elastic = cfg.cluster(n.member()).map(Cluster::elastic).orElse(false);
         if (n.phase() == Phase.CREATING) {
             return age.compareTo(policy.creatingTimeout()) > 0
                     ? "pod not created within " + policy.creatingTimeout().toSeconds() + "s" : null;
