@@ -92,24 +92,40 @@ class PreflightE2ETest extends SidecarE2E {
     }
 
     @Test
-    @DisplayName("A member added by a live edit is probed before it takes workers; one the head cannot reach is left out")
+    @DisplayName("A member added by a live edit takes no workers before its first probe passes; one the head cannot reach is left out")
     void probesAMemberAddedLive() throws Exception {
         runtime.unreachableFromHead("m3", true);
         startMembers(3, c -> c.withoutCluster("m3"));
         awaitPreflight("m1", "ok");
         awaitPreflight("m2", "ok");
 
-        // m3 joins with the highest priority; its pods reach the head, but the head cannot reach them
+        // m3 joins with the highest priority; its pods reach the head, but the head cannot reach them. Workers are
+        // asked for as soon as m3 has synced, without waiting for its probe: none may go there.
         federation.sidecar().rewriteConfig(config.withCluster(SidecarConfig.Cluster.of(federation.member("m3")).withPriority(10)));
+        await("m3 synced").atMost(DEADLINE).untilAsserted(() -> assertThat(api().clusters().body().path("clusters")
+                .findValues("name").stream().map(JsonNode::asText)).contains("m3"));
+        await("m3 healthy").atMost(DEADLINE).until(() -> {
+            for (JsonNode c : api().clusters().body().path("clusters")) {
+                if (c.path("name").asText().equals("m3")) {
+                    return c.path("state").asText().equals("healthy");
+                }
+            }
+            return false;
+        });
+        String verdictAtCreate = preflightOf("m3").path("result").asText();
+        create("cpu", 2, "after-add");
+        awaitUpToDate("cpu", 2);
+        assertThat(apiNodesByMember("cpu")).as("m3's preflight was %s when they were asked for", verdictAtCreate)
+                .doesNotContainKey("m3");
+        if (verdictAtCreate.equals("pending")) {
+            assertThat(decisions()).anySatisfy(d -> assertThat(d.path("reason").asText())
+                    .contains("m3").contains("network preflight pending"));
+        }
         awaitPreflight("m3", "failed");
         JsonNode m3 = preflightOf("m3");
         assertThat(m3.path("direction").asText()).isEqualTo("head -> worker");
         assertThat(m3.path("error").asText()).contains("cannot connect to " + PreflightRuntime.UNREACHABLE_POD_IP);
         assertThat(federation.workerPodCounts(null)).containsEntry("m3", 0);
-
-        create("cpu", 2, "after-add");
-        awaitUpToDate("cpu", 2);
-        assertThat(apiNodesByMember("cpu")).doesNotContainKey("m3");
         assertThat(readyz().path("warnings").toString()).contains("member m3 failed network preflight (head -> worker");
         await("m3's probe pods deleted").atMost(DEADLINE).untilAsserted(() ->
                 assertThat(federation.member("m3").probePods()).isEmpty());

@@ -239,12 +239,17 @@ final class ConfigReader {
         if (!section.isPresent() || !section.isMap()) {
             return d; // a section that is not a map is reported by the loader
         }
-        section.rejectUnknownKeys(List.of("enabled", "enforce", "interval", "retryInterval", "timeout", "port", "image"));
+        section.rejectUnknownKeys(List.of("enabled", "enforce", "interval", "retryInterval", "timeout", "port", "image",
+                "firstVerdictWait"));
         boolean enabled = section.field("enabled").bool().orElse(d.enabled());
         boolean enforce = section.field("enforce").bool().orElse(d.enforce());
         Duration interval = duration(section.field("interval"), d.interval());
         Duration retryInterval = duration(section.field("retryInterval"), d.retryInterval());
         Duration timeout = duration(section.field("timeout"), d.timeout());
+        ConfigNode waitField = section.field("firstVerdictWait");
+        Duration firstVerdictWait = waitField.string().filter(t -> t.trim().matches("0+(ms|s|m|h)?"))
+                .map(t -> Duration.ZERO) // zero: do not hold a member back while its first probe runs
+                .orElseGet(() -> duration(waitField, d.firstVerdictWait()));
         ConfigNode portField = section.field("port");
         int port = portField.integer().orElse(d.port());
         if (port < 1 || port > 65535) {
@@ -262,7 +267,8 @@ final class ConfigReader {
             section.field("interval").problem("must be at least timeout (" + Durations.format(timeout) + "): a member "
                     + "is checked again only once its last probe is over");
         }
-        return new FederationConfig.Preflight(enabled, enforce, interval, retryInterval, timeout, port, image);
+        return new FederationConfig.Preflight(enabled, enforce, interval, retryInterval, timeout, port, image,
+                firstVerdictWait);
     }
 
     private static Timing timing(ConfigNode section) {

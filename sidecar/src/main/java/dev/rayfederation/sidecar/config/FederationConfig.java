@@ -119,21 +119,25 @@ public record FederationConfig(
      *                      running by then (image pull, scheduling) says nothing about the network and is retried
      * @param port          the port the probe listens on for the sidecar's dial-back
      * @param image         the probe's image; null: the worker image of the first pool that may use the member
+     * @param firstVerdictWait with {@code enforce}, how long a member whose first probe has not given a verdict yet
+     *                      is kept out of placement, counted from that probe's start (its image pull can take
+     *                      minutes); zero: a member is placed on while its first verdict is pending
      */
     public record Preflight(boolean enabled, boolean enforce, Duration interval, Duration retryInterval,
-                            Duration timeout, int port, String image) {
+                            Duration timeout, int port, String image, Duration firstVerdictWait) {
 
         /** Ray's default lowest worker port: a network that lets Ray's workers be dialled lets this one through. */
         public static final int DEFAULT_PORT = 10002;
 
         public static Preflight defaults() {
             return new Preflight(true, true, Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofMinutes(2),
-                    DEFAULT_PORT, null);
+                    DEFAULT_PORT, null, Duration.ofSeconds(60));
         }
 
         public static Preflight off() {
             Preflight d = defaults();
-            return new Preflight(false, false, d.interval(), d.retryInterval(), d.timeout(), d.port(), null);
+            return new Preflight(false, false, d.interval(), d.retryInterval(), d.timeout(), d.port(), null,
+                    d.firstVerdictWait());
         }
     }
 

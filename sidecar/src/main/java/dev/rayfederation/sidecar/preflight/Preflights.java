@@ -28,9 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The network preflight of every member: when each is probed ({@link ProbeRun}), what each last showed, and whether
- * placement may use it. A member is probed once it has synced (before it first takes workers: until then its
- * result is pending, and pending does not keep workers away, so the first probe's image pull never stalls
- * scaling), again at once after a reload that adds it or changes what the probe depends on (its settings, the head
+ * placement may use it. A member is probed once it has synced, before it first takes workers: with {@code enforce},
+ * a member whose first probe has given no verdict yet is kept out for at most {@code firstVerdictWait} from that
+ * probe's start (then placed on while pending, so a slow image pull cannot stall scaling for long); it is probed again at once after a reload that adds it or changes what the probe depends on (its settings, the head
  * address, the probe settings, the pool template it borrows), every {@code interval} after a pass and every
  * {@code retryInterval} after a failure or a probe that gave no verdict. With {@code enforce}, a member whose last
  * verdict is a failure takes no new workers. Runs of members removed from the configuration, or of every member
@@ -52,6 +52,10 @@ public final class Preflights implements PreflightGate {
         Instant nextRun;
         Future<?> running;
         boolean leftoversDeleted;
+        /** When the member's first probe started; null until then. */
+        Instant firstRun;
+        /** Whether any probe of the member has given a verdict (ok or failed) since it was first seen. */
+        boolean judged;
     }
 
     private final CurrentConfig config;
@@ -107,7 +111,21 @@ public final class Preflights implements PreflightGate {
     public synchronized Optional<String> excluded(String member) {
         FederationConfig.Preflight p = config.get().preflight();
         Entry e = entries.get(member);
-        if (!p.enabled() || !p.enforce() || e == null || !e.result.failed()) {
+        if (!p.enabled() || !p.enforce() || e == null) {
+            return Optional.empty();
+        }
+        if (!e.judged && !p.firstVerdictWait().isZero()) {
+            if (e.firstRun == null) {
+                return Optional.of("network preflight pending (first probe not started yet); placed on once it passes, "
+                        + "or firstVerdictWait after it started without a verdict");
+            }
+            Instant until = e.firstRun.plus(p.firstVerdictWait());
+            if (clock.instant().isBefore(until)) {
+                return Optional.of("network preflight pending (first probe started at " + e.firstRun
+                        + "); placed on once it passes, or from " + until + " without a verdict");
+            }
+        }
+        if (!e.result.failed()) {
             return Optional.empty();
         }
         return Optional.of("failed network preflight at " + e.result.at() + " (" + e.result.direction() + ": "
@@ -157,6 +175,9 @@ public final class Preflights implements PreflightGate {
         Inputs inputs = e.inputs;
         boolean deleteLeftovers = !e.leftoversDeleted;
         e.leftoversDeleted = true;
+        if (e.firstRun == null) {
+            e.firstRun = clock.instant();
+        }
         ProbePodSpec spec = new ProbePodSpec(podName(rayCluster), rayCluster, name, inputs.headAddress(), inputs.port(),
                 inputs.timeout(), inputs.image(), inputs.template(), inputs.override());
         e.running = runs.submit(() -> {
@@ -195,6 +216,7 @@ public final class Preflights implements PreflightGate {
         Instant now = clock.instant();
         PreflightResult before = e.result;
         if (v.conclusive()) {
+            e.judged = true;
             e.result = new PreflightResult(v.state(), v.direction(), v.error(), now, now, null);
         } else {
             e.result = new PreflightResult(before.state(), before.direction(), before.error(), before.at(), now, v.note());

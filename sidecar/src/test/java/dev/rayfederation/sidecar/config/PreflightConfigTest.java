@@ -55,6 +55,7 @@ class PreflightConfigTest {
         assertThat(p.timeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(p.port()).isEqualTo(10002);
         assertThat(p.image()).isNull();
+        assertThat(p.firstVerdictWait()).isEqualTo(Duration.ofSeconds(60));
     }
 
     @Test
@@ -62,10 +63,12 @@ class PreflightConfigTest {
     void everyField() throws Exception {
         FederationConfig.Preflight p = load(BASE + """
                 preflight: {enabled: true, enforce: false, interval: 5m, retryInterval: 20s, timeout: 90s, port: 7000,
-                            image: "mirror.example/ray:2.60.0"}
+                            image: "mirror.example/ray:2.60.0", firstVerdictWait: 3m}
                 """).preflight();
         assertThat(p).isEqualTo(new FederationConfig.Preflight(true, false, Duration.ofMinutes(5), Duration.ofSeconds(20),
-                Duration.ofSeconds(90), 7000, "mirror.example/ray:2.60.0"));
+                Duration.ofSeconds(90), 7000, "mirror.example/ray:2.60.0", Duration.ofMinutes(3)));
+        assertThat(load(BASE + "preflight: {firstVerdictWait: 0s}\n").preflight().firstVerdictWait())
+                .as("zero: placed on while the first verdict is pending").isZero();
         assertThat(load(BASE + "preflight: {enabled: false}\n").preflight().enabled()).isFalse();
     }
 
@@ -73,8 +76,10 @@ class PreflightConfigTest {
     @DisplayName("bad values are each named by their field, and nothing loads")
     void badValues() {
         assertThat(problems(BASE + """
-                preflight: {enabled: yes please, enforce: 1, interval: 30s, timeout: 1m, port: 70000, image: "a b", frobnicate: 1}
+                preflight: {enabled: yes please, enforce: 1, interval: 30s, timeout: 1m, port: 70000, image: "a b", frobnicate: 1,
+                            firstVerdictWait: soon}
                 """)).anySatisfy(p -> assertThat(p).startsWith("preflight.enabled: must be true or false"))
+                .anySatisfy(p -> assertThat(p).startsWith("preflight.firstVerdictWait: must be a duration such as"))
                 .anySatisfy(p -> assertThat(p).startsWith("preflight.enforce: must be true or false"))
                 .anySatisfy(p -> assertThat(p).startsWith("preflight.interval: must be at least timeout (1m)"))
                 .anySatisfy(p -> assertThat(p).startsWith("preflight.port: must be a TCP port from 1 to 65535 (got 70000)"))

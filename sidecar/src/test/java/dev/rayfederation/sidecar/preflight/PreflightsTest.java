@@ -47,13 +47,18 @@ class PreflightsTest {
     }
 
     private static FederationConfig config(String headAddress, boolean enforce, List<String> clusters) {
+        return config(headAddress, enforce, clusters, Duration.ofSeconds(60));
+    }
+
+    private static FederationConfig config(String headAddress, boolean enforce, List<String> clusters,
+                                           Duration firstVerdictWait) {
         FederationConfig c = TestConfigs.config(clusters.stream().map(n -> TestConfigs.cluster(n, "cloud-" + n, 0)).toList(),
                 List.of(new VirtualCluster("vc", ResourceVector.EMPTY)),
                 List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), 10, Strategies.PRIORITY, clusters)));
         return new FederationConfig(new FederationConfig.RayCluster("demo", headAddress), c.api(), c.management(),
                 c.clusters(), c.virtualClusters(), c.pools(), c.timing(), c.resilience(), c.replacement(), c.antRay(),
                 new FederationConfig.Preflight(true, enforce, Duration.ofMinutes(10), Duration.ofSeconds(30),
-                        Duration.ofSeconds(5), 10002, null));
+                        Duration.ofSeconds(5), 10002, null, firstVerdictWait));
     }
 
     private void start(FederationConfig c) {
@@ -72,13 +77,50 @@ class PreflightsTest {
     }
 
     @Test
-    @DisplayName("pending until the first probe has answered, and pending does not keep the member out")
+    @DisplayName("pending until the first probe has answered; with enforce the member is kept out for firstVerdictWait from that probe's start, then placed on while pending")
     void pendingFirst() {
         m1.neverRuns("ImagePullBackOff: pulling");
         start(config("10.0.0.12:6379", true, List.of("m1")));
+        assertThat(preflights.excluded("m1")).as("not even seen yet: nothing to go by").isEmpty();
         preflights.tick();
         assertThat(preflights.results().get("m1").state()).isEqualTo(PreflightResult.State.PENDING);
         assertThat(preflights.results().get("m1").note()).isEqualTo("not probed yet");
+        Instant started = clock.instant();
+        assertThat(preflights.excluded("m1")).hasValueSatisfying(why -> assertThat(why)
+                .isEqualTo("network preflight pending (first probe started at " + started + "); placed on once it "
+                        + "passes, or from " + started.plusSeconds(60) + " without a verdict"));
+
+        clock.advance(Duration.ofSeconds(59));
+        assertThat(preflights.excluded("m1")).as("still within firstVerdictWait").isPresent();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(preflights.excluded("m1")).as("firstVerdictWait over: a slow image pull does not stall scaling")
+                .isEmpty();
+        assertThat(preflights.results().get("m1").state()).isEqualTo(PreflightResult.State.PENDING);
+    }
+
+    @Test
+    @DisplayName("a first probe that passes lets the member take workers at once")
+    void firstPassOpensTheMember() {
+        m1.runsAndEnds(0, "ok: worker -> head 10.0.0.12:6379");
+        start(config("10.0.0.12:6379", true, List.of("m1")));
+        preflights.tick();
+        assertThat(preflights.excluded("m1")).isPresent();
+        awaitResult(PreflightResult.State.OK);
+        assertThat(preflights.excluded("m1")).isEmpty();
+    }
+
+    @Test
+    @DisplayName("firstVerdictWait 0, or no enforce: a member is placed on while its first verdict is pending")
+    void noWaitForTheFirstVerdict() {
+        m1.neverRuns("ImagePullBackOff: pulling");
+        start(config("10.0.0.12:6379", true, List.of("m1"), Duration.ZERO));
+        preflights.tick();
+        assertThat(preflights.results().get("m1").state()).isEqualTo(PreflightResult.State.PENDING);
+        assertThat(preflights.excluded("m1")).isEmpty();
+        preflights.stop();
+
+        start(config("10.0.0.12:6379", false, List.of("m1")));
+        preflights.tick();
         assertThat(preflights.excluded("m1")).isEmpty();
     }
 
@@ -160,7 +202,9 @@ class PreflightsTest {
         PreflightResult r = preflights.results().get("m1");
         assertThat(r.state()).isEqualTo(PreflightResult.State.PENDING);
         assertThat(r.note()).isEqualTo("the probe pod was not running after 5s: ImagePullBackOff: Back-off pulling image");
-        assertThat(preflights.excluded("m1")).isEmpty();
+        assertThat(preflights.excluded("m1")).as("no verdict yet, within firstVerdictWait").isPresent();
+        clock.advance(Duration.ofSeconds(54));
+        assertThat(preflights.excluded("m1")).as("firstVerdictWait over").isEmpty();
         await().atMost(WAIT).until(() -> m1.deleted.size() == 1);
     }
 
