@@ -114,7 +114,8 @@ class ListenerLimitsTest {
             s.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
             s.getOutputStream().flush();
             String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-            assertThat(answer).startsWith("HTTP/1.1 ");
+            // a request line too long to read is answered as HTTP/1.0 (its version was never read)
+            assertThat(answer).matches("(?s)HTTP/1\\.[01] \\d{3} .*");
             return Integer.parseInt(answer.substring(9, 12));
         }
     }
