@@ -260,6 +260,7 @@ class ReconfigurationTest {
             FederationConfig low = quota ? limits(1000, "8") : limits(2, "4000");
             ScheduledExecutorService roundScheduler = Executors.newSingleThreadScheduledExecutor();
             ExecutorService threads = Executors.newFixedThreadPool(creators);
+            ExecutorService watcher = Executors.newSingleThreadExecutor();
             try {
                 Map<String, MemberCluster> members = Map.of("a", a);
                 NodeRegistry reg = new NodeRegistry();
@@ -291,9 +292,18 @@ class ReconfigurationTest {
                 }
                 await().atMost(Duration.ofSeconds(30)).until(() -> f.snapshot().nodes().size() >= 8);
 
+                // the workers there are the moment the new limits are seen in force (as the views show them), by a
+                // reader watching for them while the reload runs; and once the reload has returned
+                Future<Integer> whenSeen = watcher.submit(() -> {
+                    while (f.config() != low) {
+                        Thread.onSpinWait();
+                    }
+                    return f.snapshot().nodes().size();
+                });
                 Reconfiguration.Status s = f.reconfigure(low);
                 int atReload = f.snapshot().nodes().size();
                 reloaded.set(true);
+                int seenInForce = whenSeen.get(30, TimeUnit.SECONDS);
 
                 assertThat(s.lastOutcome()).isEqualTo(Reconfiguration.Outcome.APPLIED);
                 List<String> created = new ArrayList<>();
@@ -308,6 +318,8 @@ class ReconfigurationTest {
                 }
                 Set<String> now = ConcurrentHashMap.newKeySet();
                 f.snapshot().nodes().forEach(n -> now.add(n.id()));
+                assertThat(now).as("round %d: workers now vs %d when the new limits were seen in force", round, seenInForce)
+                        .hasSize(seenInForce);
                 assertThat(now).as("round %d: workers now vs %d when the reload returned", round, atReload)
                         .hasSize(atReload);
                 assertThat(now).as("round %d: every worker answered as created is still there", round)
@@ -316,6 +328,7 @@ class ReconfigurationTest {
                 assertThat(a.deleteCalls.get()).as("round %d: no pod deleted", round).isZero();
             } finally {
                 threads.shutdownNow();
+                watcher.shutdownNow();
                 roundScheduler.shutdownNow();
             }
         }
