@@ -249,13 +249,13 @@ class ReconfigurationTest {
     @Test
     @DisplayName("A reload lowering the limits never races a create: none is accepted once the reload has returned, none running is killed")
     void reloadNeverRacesACreate() throws Exception {
-        int rounds = 40;
+        int rounds = 60;
         int creators = 4;
         for (int round = 0; round < rounds; round++) {
             // odd rounds lower the virtual cluster's quota, even ones the pool's maxWorkers; both to 2 workers
             boolean quota = round % 2 == 1;
-            InMemoryMemberCluster a = InMemoryMemberCluster.builder("a", "cloud-a", 16,
-                    ResourceVector.ofQuantities(Map.of("CPU", "16"))).build(); // room for 64 workers
+            InMemoryMemberCluster a = InMemoryMemberCluster.builder("a", "cloud-a", 64,
+                    ResourceVector.ofQuantities(Map.of("CPU", "16"))).build(); // room for 256 workers
             FederationConfig high = limits(1000, "4000");
             FederationConfig low = quota ? limits(1000, "8") : limits(2, "4000");
             ScheduledExecutorService roundScheduler = Executors.newSingleThreadScheduledExecutor();
@@ -290,7 +290,9 @@ class ReconfigurationTest {
                         return new Seen(created, after);
                     }));
                 }
-                await().atMost(Duration.ofSeconds(30)).until(() -> f.snapshot().nodes().size() >= 8);
+                // reload while the creators are busy, well below the old limits and the member's room
+                await().atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1))
+                        .until(() -> f.snapshot().nodes().size() >= 8);
 
                 // the workers there are the moment the new limits are seen in force (as the views show them), by a
                 // reader watching for them while the reload runs; and once the reload has returned
