@@ -12,7 +12,6 @@ import dev.rayfederation.sidecar.config.ConfigLoader;
 import dev.rayfederation.sidecar.config.CurrentConfig;
 import dev.rayfederation.sidecar.config.FederationConfig;
 import dev.rayfederation.sidecar.metrics.FederationMetrics;
-import dev.rayfederation.sidecar.federation.ConfigWatcher;
 import dev.rayfederation.sidecar.federation.Federation;
 import dev.rayfederation.sidecar.logging.LogSettings;
 import dev.rayfederation.sidecar.sync.StateStore;
@@ -163,8 +162,7 @@ public final class Main {
         if (stateFile != null) {
             federation.restore(new StateStore(stateFile));
         }
-        ConfigWatcher watcher = federation.watch(configFile);
-        reloadOnHangup(watcher);
+        federation.watch(configFile).reloadOnHangup();
         this.federation = federation;
         metrics.observeBackoff(federation::backoffs);
         vertx = Vertx.vertx();
@@ -181,15 +179,6 @@ public final class Main {
         LOG.info("node-provider API on http://{} ({}), management on http://{}", config.api().listen(),
                 token == null ? "no token: loopback only" : "bearer token required", config.management().listen());
         federation.start();
-    }
-
-    /** SIGHUP reads the config file at once (it is also polled); where the JVM offers no signal handling, polling only. */
-    private static void reloadOnHangup(ConfigWatcher watcher) {
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> watcher.reloadNow());
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            LOG.info("SIGHUP is not available here ({}); the config file is still polled", e.getMessage());
-        }
     }
 
     private MemberClusterOptions options(FederationConfig.Cluster c) {

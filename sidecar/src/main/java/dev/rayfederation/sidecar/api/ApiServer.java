@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +63,7 @@ public final class ApiServer {
     private final byte[] openapi;
     private final String bootId = UUID.randomUUID().toString().substring(0, 8);
     private final NodeListing listing = new NodeListing();
+    private Duration idleTimeout = IDLE_TIMEOUT;
 
     /** @param token bearer token every /v1 call must carry, or null for none (loopback only) */
     public ApiServer(Vertx vertx, NodeProvider provider, FederationState state, String token, FederationMetrics metrics) {
@@ -76,21 +78,29 @@ public final class ApiServer {
 
     public Future<HttpServer> listen() {
         FederationConfig.HostPort at = state.config().api().listen(); // cannot change live
-        return vertx.createHttpServer(listenerOptions().setCompressionSupported(true))
+        return vertx.createHttpServer(listenerOptions(idleTimeout).setCompressionSupported(true))
                 .requestHandler(router())
                 .listen(at.port(), at.host().replace("[", "").replace("]", ""));
     }
 
+    /** Another idle timeout than {@value #IDLE_TIMEOUT_S} s, for tests; before {@link #listen()}. */
+    ApiServer idleTimeout(Duration timeout) {
+        this.idleTimeout = timeout;
+        return this;
+    }
+
     /**
-     * Options of both listeners: a connection idle for {@value #IDLE_TIMEOUT_S} s is closed (slow or abandoned clients
-     * cannot hold connections forever), request lines and headers are bounded.
+     * Options of both listeners: a connection idle for {@code idleTimeout} ({@value #IDLE_TIMEOUT_S} s in the product)
+     * is closed (slow or abandoned clients cannot hold connections forever), request lines and headers are bounded.
      */
-    static HttpServerOptions listenerOptions() {
-        return new HttpServerOptions().setIdleTimeout(IDLE_TIMEOUT_S).setIdleTimeoutUnit(TimeUnit.SECONDS)
+    static HttpServerOptions listenerOptions(Duration idleTimeout) {
+        return new HttpServerOptions().setIdleTimeout(Math.toIntExact(idleTimeout.toMillis()))
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setMaxInitialLineLength(8192).setMaxHeaderSize(16 * 1024);
     }
 
     static final int IDLE_TIMEOUT_S = 30;
+    static final Duration IDLE_TIMEOUT = Duration.ofSeconds(IDLE_TIMEOUT_S);
 
     public Router router() {
         Router router = Router.router(vertx);

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +35,7 @@ public final class ManagementServer {
     private final FederationState state;
     private final Supplier<String> metrics;
     private volatile boolean shuttingDown;
+    private Duration idleTimeout = ApiServer.IDLE_TIMEOUT;
 
     /** @param metrics Prometheus text exposition, produced on each scrape */
     public ManagementServer(Vertx vertx, FederationConfig.HostPort listen, FederationState state,
@@ -49,8 +51,14 @@ public final class ManagementServer {
         shuttingDown = true;
     }
 
+    /** Another idle timeout than the product's, for tests; before {@link #listen()}. */
+    ManagementServer idleTimeout(Duration timeout) {
+        this.idleTimeout = timeout;
+        return this;
+    }
+
     public Future<HttpServer> listen() {
-        return vertx.createHttpServer(ApiServer.listenerOptions()).requestHandler(router())
+        return vertx.createHttpServer(ApiServer.listenerOptions(idleTimeout)).requestHandler(router())
                 .listen(listen.port(), listen.host().replace("[", "").replace("]", ""));
     }
 

@@ -29,6 +29,7 @@ public final class ConfigWatcher {
 
     private final Path file;
     private final Reconfiguration reconfiguration;
+    private Duration poll = POLL;
     private byte[] lastHash;
 
     public ConfigWatcher(Path file, Reconfiguration reconfiguration) {
@@ -37,9 +38,31 @@ public final class ConfigWatcher {
         this.lastHash = hash(read());
     }
 
+    /** Another poll interval than {@link #POLL}, for tests; before {@link #start}. */
+    ConfigWatcher pollEvery(Duration interval) {
+        this.poll = interval;
+        return this;
+    }
+
     public void start(ScheduledExecutorService scheduler) {
-        scheduler.scheduleWithFixedDelay(this::poll, POLL.toMillis(), POLL.toMillis(), TimeUnit.MILLISECONDS);
-        LOG.info("watching {} for changes (every {} s, or at once on SIGHUP)", file, POLL.toSeconds());
+        scheduler.scheduleWithFixedDelay(this::poll, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
+        LOG.info("watching {} for changes (every {} s, or at once on SIGHUP)", file, poll.toSeconds());
+    }
+
+    /**
+     * SIGHUP reads the config file at once ({@link #reloadNow()}; it is also polled). Where the JVM offers no signal
+     * handling, polling only.
+     *
+     * @return whether SIGHUP is handled
+     */
+    public boolean reloadOnHangup() {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> reloadNow());
+            return true;
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            LOG.info("SIGHUP is not available here ({}); the config file is still polled", e.getMessage());
+            return false;
+        }
     }
 
     /** Reads the file now and applies it, even if it did not change. */

@@ -27,9 +27,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -234,5 +240,106 @@ class ReconfigurationTest {
         });
         assertThat(create(1).created()).hasSize(1);
         assertThat(workersByMember()).containsOnlyKeys("b");
+    }
+
+    /** What a creator thread saw: the ids it was answered, and the answers to creates begun after the reload returned. */
+    private record Seen(List<String> created, List<CreateOutcome> afterReload) {
+    }
+
+    @Test
+    @DisplayName("A reload lowering the limits never races a create: none is accepted once the reload has returned, none running is killed")
+    void reloadNeverRacesACreate() throws Exception {
+        int rounds = 60;
+        int creators = 4;
+        for (int round = 0; round < rounds; round++) {
+            // odd rounds lower the virtual cluster's quota, even ones the pool's maxWorkers; both to 2 workers
+            boolean quota = round % 2 == 1;
+            InMemoryMemberCluster a = InMemoryMemberCluster.builder("a", "cloud-a", 64,
+                    ResourceVector.ofQuantities(Map.of("CPU", "16"))).build(); // room for 256 workers
+            FederationConfig high = limits(1000, "4000");
+            FederationConfig low = quota ? limits(1000, "8") : limits(2, "4000");
+            ScheduledExecutorService roundScheduler = Executors.newSingleThreadScheduledExecutor();
+            ExecutorService threads = Executors.newFixedThreadPool(creators);
+            ExecutorService watcher = Executors.newSingleThreadExecutor();
+            try {
+                Map<String, MemberCluster> members = Map.of("a", a);
+                NodeRegistry reg = new NodeRegistry();
+                CurrentConfig current = new CurrentConfig(high);
+                Federation f = new Federation(current, members, reg, roundScheduler,
+                        new FederationMetrics().observe(current, reg, members), Clock.systemUTC(), c -> {
+                            throw new IllegalStateException("no member is added here");
+                        });
+                f.start();
+                await().atMost(Duration.ofSeconds(20)).until(f::ready);
+
+                AtomicBoolean reloaded = new AtomicBoolean();
+                List<Future<Seen>> seen = new ArrayList<>();
+                for (int t = 0; t < creators; t++) {
+                    seen.add(threads.submit(() -> {
+                        List<String> created = new ArrayList<>();
+                        List<CreateOutcome> after = new ArrayList<>();
+                        while (after.size() < 3) { // until three creates begun after the reload were answered
+                            boolean begunAfter = reloaded.get();
+                            CreateOutcome o = f.create(new CreateRequest("cpu", 1, UUID.randomUUID().toString(), Map.of(),
+                                    Map.of(), Map.of(), Map.of(), UUID.randomUUID().toString())).toCompletableFuture().join();
+                            created.addAll(o.created());
+                            if (begunAfter) {
+                                after.add(o);
+                            }
+                        }
+                        return new Seen(created, after);
+                    }));
+                }
+                // reload while the creators are busy, well below the old limits and the member's room
+                await().atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1))
+                        .until(() -> f.snapshot().nodes().size() >= 8);
+
+                // the workers there are the moment the new limits are seen in force (as the views show them), by a
+                // reader watching for them while the reload runs; and once the reload has returned
+                Future<Integer> whenSeen = watcher.submit(() -> {
+                    while (f.config() != low) {
+                        Thread.onSpinWait();
+                    }
+                    return f.snapshot().nodes().size();
+                });
+                Reconfiguration.Status s = f.reconfigure(low);
+                int atReload = f.snapshot().nodes().size();
+                reloaded.set(true);
+                int seenInForce = whenSeen.get(30, TimeUnit.SECONDS);
+
+                assertThat(s.lastOutcome()).isEqualTo(Reconfiguration.Outcome.APPLIED);
+                List<String> created = new ArrayList<>();
+                for (Future<Seen> each : seen) {
+                    Seen one = each.get(60, TimeUnit.SECONDS);
+                    created.addAll(one.created());
+                    assertThat(one.afterReload()).as("round %d: creates begun after the reload", round)
+                            .allSatisfy(o -> {
+                                assertThat(o.created()).isEmpty();
+                                assertThat(o.rejected().reason()).isEqualTo("quota");
+                            });
+                }
+                Set<String> now = ConcurrentHashMap.newKeySet();
+                f.snapshot().nodes().forEach(n -> now.add(n.id()));
+                assertThat(now).as("round %d: workers now vs %d when the new limits were seen in force", round, seenInForce)
+                        .hasSize(seenInForce);
+                assertThat(now).as("round %d: workers now vs %d when the reload returned", round, atReload)
+                        .hasSize(atReload);
+                assertThat(now).as("round %d: every worker answered as created is still there", round)
+                        .containsExactlyInAnyOrderElementsOf(created);
+                assertThat(a.pods()).hasSize(atReload);
+                assertThat(a.deleteCalls.get()).as("round %d: no pod deleted", round).isZero();
+            } finally {
+                threads.shutdownNow();
+                watcher.shutdownNow();
+                roundScheduler.shutdownNow();
+            }
+        }
+    }
+
+    /** Member a; pool cpu (4 CPU a worker) with {@code maxWorkers}; virtual cluster vc with quota CPU={@code quota}. */
+    private static FederationConfig limits(int maxWorkers, String quota) {
+        return TestConfigs.config(List.of(member("a", 0)),
+                List.of(new VirtualCluster("vc", ResourceVector.ofQuantities(Map.of("CPU", quota)))),
+                List.of(TestConfigs.pool("cpu", "vc", Map.of("CPU", "4"), maxWorkers, Strategies.PRIORITY, List.of("a"))));
     }
 }
