@@ -29,12 +29,13 @@ import java.util.regex.Pattern;
 public final class SidecarRun implements AutoCloseable {
 
     /**
-     * JVM options that make the JVM size itself as in the Helm chart's container (memory limit 768Mi,
-     * {@code -XX:MaxRAMPercentage=70}): about 537 MiB of heap, and the serial collector, which the JVM picks by itself
-     * in a container of less than about 1.8 GiB (outside one, MaxRAM does not change that choice, so it is named).
+     * The Helm chart's {@code jvmOptions} (charts/ray-federation/values.yaml), with {@code -XX:MaxRAM=768m} standing
+     * in for its container's memory limit: about 537 MiB of heap, the serial collector, smaller stacks, code cache
+     * and metaspace caps.
      */
     public static final List<String> CHART_JVM = List.of("-XX:MaxRAM=768m", "-XX:MaxRAMPercentage=70",
-            "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+            "-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xss512k",
+            "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-XX:+ExitOnOutOfMemoryError");
 
     /** Memory of the process at one instant, MiB. */
     public record Memory(double rssMiB, double peakRssMiB, double heapUsedMiB, double heapCommittedMiB) {
