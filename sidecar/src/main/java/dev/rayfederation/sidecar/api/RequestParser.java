@@ -117,6 +117,7 @@ public final class RequestParser {
         checkTagsSize("tags", tags);
         Map<String, Double> resources = numberMap(root, "resources");
         Map<String, String> labels = stringMap(root, "labels");
+        checkLabelSizes("labels", labels);
         Map<String, Object> nodeConfig = objectMap(root, "nodeConfig");
         return new CreateRequest(nodeType, count, requestId, tags, resources, labels, nodeConfig, hash(root));
     }
@@ -220,6 +221,30 @@ public final class RequestParser {
             throw ApiException.invalid(field, field + " must be a string");
         }
         return n.asText();
+    }
+
+    /**
+     * Ray node labels follow Kubernetes' label syntax: a value of at most 63 characters, a key of at most 63 after an
+     * optional prefix of at most 253 and a slash. Longer ones are refused here, before any pod is tried.
+     */
+    private static void checkLabelSizes(String field, Map<String, String> labels) {
+        for (Map.Entry<String, String> e : labels.entrySet()) {
+            String key = e.getKey();
+            int slash = key.lastIndexOf('/');
+            String name = slash < 0 ? key : key.substring(slash + 1);
+            if (key.isEmpty() || name.isEmpty() || name.length() > 63 || slash > 253) {
+                throw ApiException.invalid(field, field + " key '" + abbreviate(key) + "' must be at most 63 characters "
+                        + "after an optional prefix of at most 253 and '/' (a Kubernetes label key), got " + key.length());
+            }
+            if (e.getValue().length() > 63) {
+                throw ApiException.invalid(field + "." + key, field + "." + key + " must be at most 63 characters "
+                        + "(a Kubernetes label value), got " + e.getValue().length());
+            }
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
     }
 
     private static Map<String, String> stringMap(ObjectNode root, String field) {

@@ -302,6 +302,26 @@ class ApiServerTest {
         }
 
         @Test
+        void rayLabelsLongerThanKubernetesAllowsAreRefusedNamingTheLabel() throws Exception {
+            start();
+            Reply value = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"labels\":{\"zone\":\""
+                    + "z".repeat(64) + "\"}}");
+            assertThat(value.status()).isEqualTo(400);
+            assertThat(value.body().at("/error/field").asText()).isEqualTo("labels.zone");
+            assertThat(value.body().at("/error/message").asText()).contains("at most 63 characters").contains("got 64");
+            Reply key = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"labels\":{\"example.com/"
+                    + "k".repeat(64) + "\":\"v\"}}");
+            assertThat(key.status()).isEqualTo(400);
+            assertThat(key.body().at("/error/field").asText()).isEqualTo("labels");
+            assertThat(podCount()).isZero();
+
+            Reply fine = post("/v1/nodes", "{\"nodeType\":\"cpu-4\",\"count\":1,\"labels\":{\"example.com/"
+                    + "k".repeat(63) + "\":\"" + "v".repeat(63) + "\"}}");
+            assertThat(fine.status()).as("%s", fine.body()).isEqualTo(201);
+            assertThat(podCount()).isEqualTo(1);
+        }
+
+        @Test
         void bodiesOverOneMebibyteAre413() throws Exception {
             start();
             String big = "{\"nodeType\":\"cpu-4\",\"count\":1,\"tags\":{\"x\":\"" + "a".repeat(1024 * 1024) + "\"}}";
