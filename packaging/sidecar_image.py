@@ -598,7 +598,7 @@ def serve(sandbox: Sandbox, java: List[str], api_port: int, management_port: int
     log_path = sandbox.rootfs / "tmp/sidecar.log"
     with open(log_path, "w") as log_file:
         p = sandbox.popen(java + ["--config", "/tmp/cfg/live.yaml"],
-                          {"JAVA_TOOL_OPTIONS": "-XX:MaxRAMPercentage=70 -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=64m -XX:MaxMetaspaceSize=128m -XX:+ExitOnOutOfMemoryError",
+                          {"JAVA_TOOL_OPTIONS": "-XX:MaxRAMPercentage=70 -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss512k -XX:ReservedCodeCacheSize=64m -XX:MaxMetaspaceSize=128m -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError",
                            "RAY_FEDERATION_STATE_FILE": "/tmp/ray-federation/state.json"},
                           stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{management_port}"

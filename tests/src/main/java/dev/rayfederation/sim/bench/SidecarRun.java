@@ -31,11 +31,12 @@ public final class SidecarRun implements AutoCloseable {
     /**
      * The Helm chart's {@code jvmOptions} (charts/ray-federation/values.yaml), with {@code -XX:MaxRAM=768m} standing
      * in for its container's memory limit: about 537 MiB of heap, the serial collector, smaller stacks, code cache
-     * and metaspace caps.
+     * and metaspace caps, and the client compiler only.
      */
     public static final List<String> CHART_JVM = List.of("-XX:MaxRAM=768m", "-XX:MaxRAMPercentage=70",
             "-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xss512k",
-            "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-XX:+ExitOnOutOfMemoryError");
+            "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-XX:TieredStopAtLevel=1",
+            "-XX:+ExitOnOutOfMemoryError");
 
     /** Memory of the process at one instant, MiB. */
     public record Memory(double rssMiB, double peakRssMiB, double heapUsedMiB, double heapCommittedMiB) {
