@@ -97,7 +97,7 @@ final class RealScaleUpBench {
     /** One measured run. */
     private record Run(double createdS, double scheduledS, double runningS, ScaleUpBench.Outcome out, Latencies lag,
                        Map<String, Double> cpu, Counts counts, Map<String, Double> server, Map<String, Double> audit,
-                       double rss, double heap, double membersStartS) {
+                       Map<String, Double> clients, double rss, double heap, double membersStartS) {
     }
 
     /** What the members hold after a run, against what the sidecar answered. */
@@ -169,6 +169,7 @@ final class RealScaleUpBench {
                 SidecarApi api = new SidecarApi(sidecar.apiUrl(), null);
                 awaitHealthy(api, members.members(), sidecar);
                 Map<String, PromText> before = scrape(members.members());
+                Map<String, Map<String, PromText>> clientsBefore = scrapeClients(members.members());
                 Map<String, Double> cpuBefore = cpu(members.members(), sidecar);
 
                 long t0 = System.nanoTime();
@@ -180,6 +181,7 @@ final class RealScaleUpBench {
                 watch.awaitRunning(t0 + runningLimit.toNanos());
                 Map<String, Double> cpuAfter = cpu(members.members(), sidecar);
                 Map<String, PromText> after = scrape(members.members());
+                Map<String, Map<String, PromText>> clientsAfter = scrapeClients(members.members());
 
                 Map<String, Double> cpu = new LinkedHashMap<>();
                 cpuAfter.forEach((k, v) -> cpu.put(k, v - cpuBefore.getOrDefault(k, 0.0)));
@@ -188,7 +190,8 @@ final class RealScaleUpBench {
                 SidecarRun.Memory memory = sidecar.memory(true);
                 env.memoryProfile(sidecar, "real-scale-up");
                 return new Run(createdS, watch.seconds(watch.allBound), watch.seconds(watch.allRunning), out, watch.lag(),
-                        cpu, counts, serverFigures(before, after), audit(members.members()), sidecar.memory(false).rssMiB(),
+                        cpu, counts, serverFigures(before, after), audit(members.members()),
+                        clientFigures(clientsBefore, clientsAfter), sidecar.memory(false).rssMiB(),
                         memory.heapUsedMiB(), membersStartS);
             }
         }
@@ -376,10 +379,16 @@ final class RealScaleUpBench {
 
     static PromText metrics(RealMember m, String url) {
         Path pki = m.dir().resolve("pki");
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "30", "--cert", pki.resolve("admin.crt").toString(),
+                "--key", pki.resolve("admin.key").toString()));
+        if (url.startsWith(m.server())) {
+            cmd.addAll(List.of("--cacert", pki.resolve("ca.crt").toString()));
+        } else {
+            cmd.add("-k"); // the scheduler's serving certificate is self-signed, made at its start
+        }
+        cmd.add(url);
         try {
-            Process p = new ProcessBuilder("curl", "-sS", "--max-time", "30", "--cacert", pki.resolve("ca.crt").toString(),
-                    "--cert", pki.resolve("admin.crt").toString(), "--key", pki.resolve("admin.key").toString(), url)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 return PromText.empty();
@@ -391,6 +400,53 @@ final class RealScaleUpBench {
             Thread.currentThread().interrupt();
             return PromText.empty();
         }
+    }
+
+    /** The /metrics of each member's scheduler and kwok (the API server's clients that bind and run the pods). */
+    private static Map<String, Map<String, PromText>> scrapeClients(List<RealMember> members) {
+        Map<String, Map<String, PromText>> out = new LinkedHashMap<>();
+        for (RealMember m : members) {
+            JsonNode ports;
+            try {
+                ports = SidecarApi.JSON.readTree(m.dir().resolve("member.json").toFile()).path("ports");
+            } catch (IOException e) {
+                continue;
+            }
+            out.computeIfAbsent("kube-scheduler", k -> new LinkedHashMap<>()).put(m.name(),
+                    metrics(m, "https://127.0.0.1:" + ports.path("scheduler").asInt() + "/metrics"));
+            out.computeIfAbsent("kwok", k -> new LinkedHashMap<>()).put(m.name(),
+                    metrics(m, "http://127.0.0.1:" + ports.path("kwok").asInt() + "/metrics"));
+        }
+        return out;
+    }
+
+    /**
+     * Per client component (scheduler, kwok), summed over members, over the scale-up: the requests it sent to its API
+     * server and the time they waited in its client-side rate limiter (client-go's
+     * {@code rest_client_rate_limiter_duration_seconds}); NaN when its /metrics could not be read.
+     */
+    private static Map<String, Double> clientFigures(Map<String, Map<String, PromText>> before,
+                                                     Map<String, Map<String, PromText>> after) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String component : after.keySet()) {
+            double requests = 0, waitS = 0, waited = 0;
+            boolean any = false;
+            for (Map.Entry<String, PromText> e : after.get(component).entrySet()) {
+                PromText a = e.getValue();
+                PromText b = before.getOrDefault(component, Map.of()).getOrDefault(e.getKey(), PromText.empty());
+                if (a.isEmpty() || b.isEmpty()) {
+                    continue;
+                }
+                any = true;
+                requests += d(a, b, "rest_client_requests_total", l -> true);
+                waitS += d(a, b, "rest_client_rate_limiter_duration_seconds_sum", l -> true);
+                waited += d(a, b, "rest_client_rate_limiter_duration_seconds_count", l -> true);
+            }
+            out.put(component + ".requests", any ? requests : Double.NaN);
+            out.put(component + ".ratelimit_wait_s", any ? waitS : Double.NaN);
+            out.put(component + ".ratelimit_wait_ms", any && waited > 0 ? waitS / waited * 1000 : Double.NaN);
+        }
+        return out;
     }
 
     /**
@@ -545,6 +601,19 @@ final class RealScaleUpBench {
                         + "; apiserver_flowcontrol_request_wait_duration_seconds"));
         results.add(Figure.of(id("realscaleup.server.apf_rejected"), "real members: requests rejected by priority and fairness (429)",
                 "count", map(runs, r -> r.server().getOrDefault("apf_rejected", Double.NaN)), serverHow));
+        for (String c : List.of("kube-scheduler", "kwok")) {
+            String clientHow = "difference of " + c + "'s /metrics before and after the scale-up, over all members (client-go)";
+            results.add(Figure.of(id("realscaleup.client." + c + ".requests"), "real members: requests " + c + " sent to its API server",
+                    "count", map(runs, r -> r.clients().getOrDefault(c + ".requests", Double.NaN)), clientHow
+                            + "; rest_client_requests_total"));
+            results.add(Figure.of(id("realscaleup.client." + c + ".ratelimit_wait_s"), "real members: time " + c
+                            + "'s requests waited in its client-side rate limiter (sum)", "s",
+                    map(runs, r -> r.clients().getOrDefault(c + ".ratelimit_wait_s", Double.NaN)), clientHow
+                            + "; rest_client_rate_limiter_duration_seconds_sum"));
+            results.add(Figure.of(id("realscaleup.client." + c + ".ratelimit_wait_ms"), "real members: " + c
+                            + "'s client-side rate-limit wait per request (mean)", "ms",
+                    map(runs, r -> r.clients().getOrDefault(c + ".ratelimit_wait_ms", Double.NaN)), clientHow));
+        }
         results.add(Figure.of(id("realscaleup.audit.requests"), "real members: requests of the sidecar (audit logs)", "count",
                 map(runs, r -> r.audit().get("requests")), "ResponseComplete events of the sidecar's ServiceAccount, whole run"));
         results.add(Figure.of(id("realscaleup.audit.throttled"), "real members: requests of the sidecar answered 429", "count",
