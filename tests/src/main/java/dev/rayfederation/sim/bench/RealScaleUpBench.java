@@ -171,6 +171,7 @@ final class RealScaleUpBench {
                 Map<String, PromText> before = scrape(members.members());
                 Map<String, Map<String, PromText>> clientsBefore = scrapeClients(members.members());
                 Map<String, Double> cpuBefore = cpu(members.members(), sidecar);
+                PromText sidecarBefore = sidecarMetrics(sidecar);
 
                 long t0 = System.nanoTime();
                 watch.startClock(t0, o.workers());
@@ -182,6 +183,12 @@ final class RealScaleUpBench {
                 Map<String, Double> cpuAfter = cpu(members.members(), sidecar);
                 Map<String, PromText> after = scrape(members.members());
                 Map<String, Map<String, PromText>> clientsAfter = scrapeClients(members.members());
+                Map<String, Double> clients = clientFigures(clientsBefore, clientsAfter);
+                PromText sidecarAfter = sidecarMetrics(sidecar);
+                Predicate<Map<String, String>> createPod = PromText.label("operation", "create_pod");
+                double calls = d(sidecarAfter, sidecarBefore, "ray_federation_member_api_call_duration_seconds_count", createPod);
+                clients.put("sidecar.create_call_ms", sidecarAfter.isEmpty() || calls == 0 ? Double.NaN
+                        : d(sidecarAfter, sidecarBefore, "ray_federation_member_api_call_duration_seconds_sum", createPod) / calls * 1000);
 
                 Map<String, Double> cpu = new LinkedHashMap<>();
                 cpuAfter.forEach((k, v) -> cpu.put(k, v - cpuBefore.getOrDefault(k, 0.0)));
@@ -191,7 +198,7 @@ final class RealScaleUpBench {
                 env.memoryProfile(sidecar, "real-scale-up");
                 return new Run(createdS, watch.seconds(watch.allBound), watch.seconds(watch.allRunning), out, watch.lag(),
                         cpu, counts, serverFigures(before, after), audit(members.members()),
-                        clientFigures(clientsBefore, clientsAfter), sidecar.memory(false).rssMiB(),
+                        clients, sidecar.memory(false).rssMiB(),
                         memory.heapUsedMiB(), membersStartS);
             }
         }
@@ -402,6 +409,16 @@ final class RealScaleUpBench {
         }
     }
 
+    /** The sidecar's /metrics (management port); empty when it cannot be read. */
+    private static PromText sidecarMetrics(SidecarRun sidecar) {
+        try {
+            SidecarApi.Response r = new SidecarApi(sidecar.managementUrl(), null).get("/metrics", Map.of());
+            return r.status() == 200 ? PromText.parse(r.raw()) : PromText.empty();
+        } catch (RuntimeException e) {
+            return PromText.empty();
+        }
+    }
+
     /** The /metrics of each member's scheduler and kwok (the API server's clients that bind and run the pods). */
     private static Map<String, Map<String, PromText>> scrapeClients(List<RealMember> members) {
         Map<String, Map<String, PromText>> out = new LinkedHashMap<>();
@@ -601,6 +618,11 @@ final class RealScaleUpBench {
                         + "; apiserver_flowcontrol_request_wait_duration_seconds"));
         results.add(Figure.of(id("realscaleup.server.apf_rejected"), "real members: requests rejected by priority and fairness (429)",
                 "count", map(runs, r -> r.server().getOrDefault("apf_rejected", Double.NaN)), serverHow));
+        results.add(Figure.of(id("realscaleup.sidecar.create_call_ms"), "real members: one pod create as the sidecar's client "
+                        + "sees it, sent to answered (mean)", "ms",
+                map(runs, r -> r.clients().getOrDefault("sidecar.create_call_ms", Double.NaN)),
+                "difference of the sidecar's ray_federation_member_api_call_duration_seconds{operation=create_pod} over the "
+                        + "scale-up: the call on the wire, after its turn in the sidecar's rate limiter and call slots"));
         for (String c : List.of("kube-scheduler", "kwok")) {
             String clientHow = "difference of " + c + "'s /metrics before and after the scale-up, over all members (client-go)";
             results.add(Figure.of(id("realscaleup.client." + c + ".requests"), "real members: requests " + c + " sent to its API server",
