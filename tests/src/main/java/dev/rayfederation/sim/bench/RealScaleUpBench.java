@@ -480,7 +480,7 @@ final class RealScaleUpBench {
                 && String.valueOf(l.get("type")).contains("pods") && !String.valueOf(l.get("type")).contains("binding");
         double createSum = 0, createCount = 0, admSum = 0, admCount = 0, etcdSum = 0, etcdCount = 0;
         double waitSum = 0, waitCount = 0, rejected = 0, bindSum = 0, bindCount = 0;
-        double inflightMutating = Double.NaN;
+        double seats = 0;
         boolean any = false;
         for (String member : after.keySet()) {
             PromText a = after.get(member);
@@ -502,6 +502,7 @@ final class RealScaleUpBench {
             waitSum += d(a, b, "apiserver_flowcontrol_request_wait_duration_seconds_sum", l -> true);
             waitCount += d(a, b, "apiserver_flowcontrol_request_wait_duration_seconds_count", l -> true);
             rejected += d(a, b, "apiserver_flowcontrol_rejected_requests_total", l -> true);
+            seats = Math.max(seats, a.sum("apiserver_flowcontrol_nominal_limit_seats", PromText.label("priority_level", "workload-low")));
         }
         if (!any) {
             return out;
@@ -513,6 +514,7 @@ final class RealScaleUpBench {
         out.put("etcd_create_ms", etcdCount == 0 ? Double.NaN : etcdSum / etcdCount * 1000);
         out.put("apf_wait_ms", waitCount == 0 ? Double.NaN : waitSum / waitCount * 1000);
         out.put("apf_rejected", rejected);
+        out.put("apf_workload_low_seats", seats);
         return out;
     }
 
@@ -616,6 +618,10 @@ final class RealScaleUpBench {
         results.add(Figure.of(id("realscaleup.server.apf_wait_ms"), "real members: priority-and-fairness queue wait per request (mean, every client)",
                 "ms", map(runs, r -> r.server().getOrDefault("apf_wait_ms", Double.NaN)), serverHow
                         + "; apiserver_flowcontrol_request_wait_duration_seconds"));
+        results.add(Figure.of(id("realscaleup.server.apf_workload_low_seats"), "real members: concurrency of the API server's "
+                        + "priority level workload-low (where a ServiceAccount's requests go)", "count",
+                map(runs, r -> r.server().getOrDefault("apf_workload_low_seats", Double.NaN)),
+                "apiserver_flowcontrol_nominal_limit_seats; from --max-requests-inflight 400 + --max-mutating-requests-inflight 200 (defaults)"));
         results.add(Figure.of(id("realscaleup.server.apf_rejected"), "real members: requests rejected by priority and fairness (429)",
                 "count", map(runs, r -> r.server().getOrDefault("apf_rejected", Double.NaN)), serverHow));
         results.add(Figure.of(id("realscaleup.sidecar.create_call_ms"), "real members: one pod create as the sidecar's client "
