@@ -180,6 +180,7 @@ final class RealScaleUpBench {
                 double createdS = out.nanos() / 1e9;
                 Duration runningLimit = Duration.ofSeconds(Math.max(300, o.workers() / 5));
                 watch.awaitRunning(t0 + runningLimit.toNanos());
+                double wall = (System.nanoTime() - t0) / 1e9;
                 Map<String, Double> cpuAfter = cpu(members.members(), sidecar);
                 Map<String, PromText> after = scrape(members.members());
                 Map<String, Map<String, PromText>> clientsAfter = scrapeClients(members.members());
@@ -192,7 +193,7 @@ final class RealScaleUpBench {
 
                 Map<String, Double> cpu = new LinkedHashMap<>();
                 cpuAfter.forEach((k, v) -> cpu.put(k, v - cpuBefore.getOrDefault(k, 0.0)));
-                cpu.put("wall", (System.nanoTime() - t0) / 1e9);
+                cpu.put("wall", wall);
                 Counts counts = count(members.members(), out.created(), api);
                 SidecarRun.Memory memory = sidecar.memory(true);
                 env.memoryProfile(sidecar, "real-scale-up");
