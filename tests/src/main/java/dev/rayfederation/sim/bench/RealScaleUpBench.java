@@ -174,6 +174,7 @@ final class RealScaleUpBench {
                 Map<String, Double> cpuBefore = cpu(members.members(), sidecar);
                 PromText sidecarBefore = sidecarMetrics(sidecar);
 
+                long[] machineBefore = machineCpu();
                 long t0 = System.nanoTime();
                 watch.startClock(t0, o.workers());
                 ScaleUpBench.Outcome out = ScaleUpBench.drive(api, o.workers(), o.batch(), o.concurrency(),
@@ -182,6 +183,8 @@ final class RealScaleUpBench {
                 Duration runningLimit = Duration.ofSeconds(Math.max(300, o.workers() / 5));
                 watch.awaitRunning(t0 + runningLimit.toNanos());
                 double wall = (System.nanoTime() - t0) / 1e9;
+                long[] machineAfter = machineCpu();
+                long events = watch.events();
                 Map<String, Double> cpuAfter = cpu(members.members(), sidecar);
                 Map<String, PromText> after = scrape(members.members());
                 Map<String, Map<String, PromText>> clientsAfter = scrapeClients(members.members());
@@ -195,6 +198,10 @@ final class RealScaleUpBench {
                 Map<String, Double> cpu = new LinkedHashMap<>();
                 cpuAfter.forEach((k, v) -> cpu.put(k, v - cpuBefore.getOrDefault(k, 0.0)));
                 cpu.put("wall", wall);
+                long busy = machineAfter[0] - machineBefore[0];
+                long total = machineAfter[1] - machineBefore[1];
+                cpu.put("machine_busy", total == 0 ? Double.NaN : (double) busy / total);
+                cpu.put("events_per_pod", (double) events / o.workers());
                 Counts counts = count(members.members(), out.created(), api);
                 SidecarRun.Memory memory = sidecar.memory(true);
                 env.memoryProfile(sidecar, "real-scale-up");
@@ -236,6 +243,7 @@ final class RealScaleUpBench {
         private final Map<String, Long> running = new ConcurrentHashMap<>();
         private final AtomicLong allBound = new AtomicLong();
         private final AtomicLong allRunning = new AtomicLong();
+        private final AtomicLong events = new AtomicLong();
         private volatile long t0;
         private volatile int expected = Integer.MAX_VALUE;
 
@@ -279,6 +287,7 @@ final class RealScaleUpBench {
 
         private void saw(String member, Pod pod) {
             long now = System.nanoTime();
+            events.incrementAndGet();
             String key = member + "/" + pod.getMetadata().getName();
             seen.putIfAbsent(key, now);
             if (pod.getSpec() != null && pod.getSpec().getNodeName() != null && bound.putIfAbsent(key, now) == null
@@ -300,6 +309,11 @@ final class RealScaleUpBench {
         double seconds(AtomicLong at) {
             long v = at.get();
             return v == 0 ? Double.NaN : (v - t0) / 1e9;
+        }
+
+        /** Adds and updates of worker pods this watcher has received so far. */
+        long events() {
+            return events.get();
         }
 
         /** Per pod, from the informer first seeing it until it is Running (scheduler, then kwok). */
@@ -390,6 +404,21 @@ final class RealScaleUpBench {
             out.put(c, total);
         }
         return out;
+    }
+
+    /** Machine-wide CPU time from /proc/stat, in ticks: {busy (everything but idle and iowait), total}. */
+    static long[] machineCpu() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i <= 8 && i < f.length; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+            return new long[] {total - idle, total};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {0, 0};
+        }
     }
 
     /** The API servers' /metrics (admin client certificate, through curl), one per member; empty when it fails. */
@@ -624,6 +653,17 @@ final class RealScaleUpBench {
                 + o.members() + " members; 2 cores = 2 s per second";
         results.add(Figure.of(id("realscaleup.cpu.wall"), "real members: wall time the CPU figures cover", "s",
                 map(runs, r -> r.cpu().get("wall")), null));
+        results.add(Figure.of(id("realscaleup.cpu.machine_busy"), "real members: share of the machine's CPU busy during the scale-up "
+                        + "(every process, this benchmark's and others')", "ratio", map(runs, r -> r.cpu().get("machine_busy")),
+                "/proc/stat: 1 - (idle + iowait) / total, first request until every pod Running"));
+        results.add(Figure.of(id("realscaleup.cpu.per_pod_ms"), "real members: CPU time per worker, every process of the benchmark",
+                "ms", map(runs, r -> 1000 * List.of("sidecar", "harness", "kube-apiserver", "etcd", "kube-scheduler",
+                        "kube-controller-manager", "kwok").stream().mapToDouble(c -> r.cpu().get(c)).sum() / o.workers()),
+                "sidecar + harness + every control-plane process of every member, divided by the workers"));
+        results.add(Figure.of(id("realscaleup.pod_events_per_pod"), "real members: adds and updates a watcher of the worker pods "
+                        + "receives per worker", "count", map(runs, r -> r.cpu().get("events_per_pod")),
+                "the harness's informer on each member's worker pods (the sidecar watches the same pods twice per member: "
+                        + "its workers and every pod for capacity)"));
         for (String c : List.of("sidecar", "harness", "kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "kwok")) {
             results.add(Figure.of(id("realscaleup.cpu." + c), "real members: CPU time used by " + (c.equals("harness")
                     ? "the driver and the informers (harness JVM)" : c), "s", map(runs, r -> r.cpu().get(c)), cpuHow));
