@@ -14,13 +14,17 @@ import java.util.List;
  *
  * <pre>
  * java -cp tests/target/ray-federation-sim-all.jar dev.rayfederation.sim.bench.BenchMain
- *      --scenario read-path|scale-up|outage --out FILE.json --work DIR --sidecar-jar JAR
+ *      --scenario read-path|scale-up|real-scale-up|outage --out FILE.json --work DIR --sidecar-jar JAR
  *      [--runs N] [--sizes 100,1000,10000] [--requests 200] [--plugin-iterations 20]
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
  *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10] [--label w100000]
  *      [--outages down,blackhole,answers_lost] [--preload 60] [--observe 20s] [--settle 120s]
- *      [--jvm-arg ARG]... [--jfr DIR]
+ *      [--rate-limit N] [--jvm-arg ARG]... [--jfr DIR]
  * </pre>
+ *
+ * {@code real-scale-up} runs against real member control planes ({@code scripts/lib/kube-member}) and needs the
+ * Kubernetes binaries built by {@code scripts/lib/kube-binaries}; it never builds them. {@code --rate-limit} sets the
+ * sidecar's requests per second per member there (default: the sidecar's own).
  */
 public final class BenchMain {
 
@@ -50,6 +54,7 @@ public final class BenchMain {
         int preload = 60;
         Duration observe = Duration.ofSeconds(20);
         Duration settle = Duration.ofSeconds(120);
+        Integer rateLimit = null;
         List<String> jvmArgs = new ArrayList<>(SidecarRun.CHART_JVM);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -77,6 +82,7 @@ public final class BenchMain {
                 case "--preload" -> preload = positive(value(args, ++i, a), a);
                 case "--observe" -> observe = duration(value(args, ++i, a), a);
                 case "--settle" -> settle = duration(value(args, ++i, a), a);
+                case "--rate-limit" -> rateLimit = positive(value(args, ++i, a), a);
                 case "--jvm-arg" -> jvmArgs.add(value(args, ++i, a));
                 default -> fail("unknown argument '" + a + "'");
             }
@@ -95,7 +101,7 @@ public final class BenchMain {
         Results results = new Results(scenario).parameter("runs", runs).parameter("sidecarJvm", jvmArgs);
         try {
             run(scenario, env, results, sizes, runs, requests, pluginIterations, python, driver, startupRuns, workers, members,
-                    latency, batch, concurrency, label, outages, preload, observe, settle);
+                    latency, batch, concurrency, label, outages, preload, observe, settle, rateLimit);
         } catch (Exception | Error e) {
             results.parameter("failure", e.toString());
             results.write(out);
@@ -111,7 +117,7 @@ public final class BenchMain {
     private static void run(String scenario, BenchEnv env, Results results, List<Integer> sizes, int runs, int requests,
                             int pluginIterations, Path python, Path driver, int startupRuns, int workers, int members,
                             Duration latency, int batch, int concurrency, String label, List<LatencyProxy.Outage> outages, int preload,
-                            Duration observe, Duration settle) throws Exception {
+                            Duration observe, Duration settle, Integer rateLimit) throws Exception {
         switch (scenario) {
             case "read-path" -> {
                 results.parameter("sizes", sizes).parameter("requests", requests).parameter("pluginIterations", pluginIterations);
@@ -124,12 +130,18 @@ public final class BenchMain {
                 new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label),
                         results).run();
             }
+            case "real-scale-up" -> {
+                results.parameter("workers", workers).parameter("members", members).parameter("batch", batch)
+                        .parameter("concurrency", concurrency).parameter("rateLimit", rateLimit).parameter("label", label);
+                new RealScaleUpBench(env, new RealScaleUpBench.Options(workers, members, batch, concurrency, runs, rateLimit,
+                        label), results).run();
+            }
             case "outage" -> {
                 results.parameter("modes", outages).parameter("preload", preload).parameter("latencyMs", latency.toMillis())
                         .parameter("observeS", observe.toSeconds());
                 new OutageBench(env, new OutageBench.Options(outages, runs, preload, latency, observe, settle), results).run();
             }
-            default -> fail("--scenario: unknown '" + scenario + "' (known: read-path, scale-up, outage)");
+            default -> fail("--scenario: unknown '" + scenario + "' (known: read-path, scale-up, real-scale-up, outage)");
         }
     }
 

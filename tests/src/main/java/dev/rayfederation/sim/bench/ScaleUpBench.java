@@ -1,5 +1,7 @@
 package dev.rayfederation.sim.bench;
 
+import dev.rayfederation.sim.SidecarApi;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +66,7 @@ final class ScaleUpBench {
                     o.workers() + 100, dir)) {
                 double sidecarBefore = f.sidecar().cpuSeconds();
                 double harnessBefore = SidecarRun.cpuSeconds(ProcessHandle.current().pid());
-                Outcome out = drive(f, run);
+                Outcome out = drive(f.api(), o.workers(), o.batch(), o.concurrency(), "scale-" + run + "-");
                 sidecarCpu.add(f.sidecar().cpuSeconds() - sidecarBefore);
                 harnessCpu.add(SidecarRun.cpuSeconds(ProcessHandle.current().pid()) - harnessBefore);
                 seconds.add(out.nanos() / 1e9);
@@ -108,27 +110,40 @@ final class ScaleUpBench {
         return o.label() == null ? base : base + "." + o.label();
     }
 
-    private record Outcome(long nanos, Latencies latencies, List<String> created, int retriedWorkers) {
+    /**
+     * What {@link #drive} saw.
+     *
+     * @param nanos          from the first request until every create was answered
+     * @param latencies      of each create request (first send to answer)
+     * @param created        every worker id answered as created
+     * @param retriedWorkers workers rejected and asked again
+     */
+    record Outcome(long nanos, Latencies latencies, List<String> created, int retriedWorkers) {
     }
 
-    private Outcome drive(ProxiedFederation f, int run) throws Exception {
-        AtomicInteger remaining = new AtomicInteger(o.workers());
+    /**
+     * Requests {@code workers} workers of the pool {@code cpu} the way Ray's autoscaler launches them: {@code batch}
+     * per create request, {@code concurrency} requests in flight, request ids {@code <requestPrefix><n>}; a rejected
+     * worker is asked again 100 ms later. Returns once every worker is created.
+     */
+    static Outcome drive(SidecarApi api, int workers, int batch, int concurrency, String requestPrefix) throws Exception {
+        AtomicInteger remaining = new AtomicInteger(workers);
         AtomicInteger sequence = new AtomicInteger();
         AtomicInteger retried = new AtomicInteger();
         ConcurrentLinkedQueue<CreateCall> calls = new ConcurrentLinkedQueue<>();
-        ExecutorService pool = Executors.newFixedThreadPool(o.concurrency());
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
         long t0 = System.nanoTime();
-        Duration limit = Duration.ofMinutes(Math.max(10, o.workers() / 3_000));  // 33 at 100,000: a runaway guard only
+        Duration limit = Duration.ofMinutes(Math.max(10, workers / 3_000));  // 33 at 100,000: a runaway guard only
         long deadline = t0 + limit.toNanos();
         List<Future<?>> loops = new ArrayList<>();
-        for (int i = 0; i < o.concurrency(); i++) {
+        for (int i = 0; i < concurrency; i++) {
             loops.add(pool.submit(() -> {
                 while (System.nanoTime() < deadline) {
-                    int want = take(remaining, o.batch());
+                    int want = take(remaining, batch);
                     if (want == 0) {
                         return;
                     }
-                    CreateCall c = CreateCall.send(f.api(), "cpu", "scale-" + run + "-" + sequence.incrementAndGet(), want);
+                    CreateCall c = CreateCall.send(api, "cpu", requestPrefix + sequence.incrementAndGet(), want);
                     calls.add(c);
                     int missing = want - c.created().size();
                     if (missing > 0) {
