@@ -51,13 +51,19 @@ public final class ConfigWatcher {
 
     /**
      * SIGHUP reads the config file at once ({@link #reloadNow()}; it is also polled). Where the JVM offers no signal
-     * handling, polling only.
+     * handling, or the process was started with SIGHUP ignored (under {@code nohup}, for instance: the JVM then keeps
+     * it ignored and installs no handler), polling only, and the log says so.
      *
      * @return whether SIGHUP is handled
      */
     public boolean reloadOnHangup() {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> reloadNow());
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> reloadNow());
+            if (before == sun.misc.SignalHandler.SIG_IGN) {
+                LOG.info("SIGHUP is ignored in this process (started under nohup?), so it cannot reload the config; "
+                        + "the config file is still polled");
+                return false;
+            }
             return true;
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             LOG.info("SIGHUP is not available here ({}); the config file is still polled", e.getMessage());
