@@ -156,6 +156,8 @@ class PreflightE2ETest extends SidecarE2E {
                 .isEqualTo(1.0);
         assertThat(federation.sidecar().metric("ray_federation_member_preflight", Map.of("member", "m2", "result", "ok")))
                 .isEqualTo(1.0);
+        assertThat(federation.sidecar().metric("ray_federation_member_preflight_last_run_timestamp_seconds",
+                Map.of("member", "m2"))).as("when m2's probe ended").isPositive();
 
         // the preferred member is skipped: every worker goes to m2, and the decision says why
         create("cpu", 2, "while-m1-fails");
