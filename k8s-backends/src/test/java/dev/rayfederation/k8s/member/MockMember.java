@@ -100,7 +100,13 @@ final class MockMember implements AutoCloseable {
         try {
             admin.close();
         } finally {
-            server.destroy();
+            try {
+                server.destroy();
+            } catch (IllegalStateException e) {
+                // fabric8's mock server can time out closing a connection that was mid-send (seen under load at
+                // teardown); the test's assertions are done, and the next test gets a server on a port of its own
+                System.err.println("mock member on port " + port + " did not shut down cleanly: " + e.getMessage());
+            }
         }
     }
 
