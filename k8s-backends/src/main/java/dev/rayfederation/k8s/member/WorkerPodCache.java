@@ -55,11 +55,6 @@ final class WorkerPodCache {
         }
     }
 
-    /** What the member's informer of our worker pods reports to. */
-    ResourceEventHandler<Pod> events() {
-        return events(pod -> null);
-    }
-
     /**
      * What the member's informer of our worker pods reports to, reusing the record its store already made of a pod
      * ({@code kept} answers null when it has none for that version), so each worker is held once, not twice.

@@ -247,9 +247,8 @@ final class ConfigReader {
         Duration retryInterval = duration(section.field("retryInterval"), d.retryInterval());
         Duration timeout = duration(section.field("timeout"), d.timeout());
         ConfigNode waitField = section.field("firstVerdictWait");
-        Duration firstVerdictWait = waitField.string().filter(t -> t.trim().matches("0+(ms|s|m|h)?"))
-                .map(t -> Duration.ZERO) // zero: do not hold a member back while its first probe runs
-                .orElseGet(() -> duration(waitField, d.firstVerdictWait()));
+        Duration firstVerdictWait = waitField.string().flatMap(Durations::parse).filter(Duration::isZero)
+                .orElseGet(() -> duration(waitField, d.firstVerdictWait())); // 0s allowed: hold no member back
         ConfigNode portField = section.field("port");
         int port = portField.integer().orElse(d.port());
         if (port < 1 || port > 65535) {

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The network preflight of every member: when each is probed ({@link ProbeRun}), what each last showed, and whether
  * placement may use it. A member is probed once it has synced, before it first takes workers: with {@code enforce},
  * a member whose first probe has given no verdict yet is kept out for at most {@code firstVerdictWait} from that
- * probe's start (then placed on while pending, so a slow image pull cannot stall scaling for long); it is probed again at once after a reload that adds it or changes what the probe depends on (its settings, the head
+ * probe's start (then placed on while pending, so a slow image pull cannot stall scaling for long). It is probed
+ * again at once after a reload that adds it or changes what the probe depends on (its settings, the head
  * address, the probe settings, the pool template it borrows), every {@code interval} after a pass and every
  * {@code retryInterval} after a failure or a probe that gave no verdict. With {@code enforce}, a member whose last
  * verdict is a failure takes no new workers. Runs of members removed from the configuration, or of every member
