@@ -192,6 +192,15 @@ class Job:
         except Exception:  # teardown: the job may be gone with its cluster
             pass
 
+    def ended(self) -> Optional[str]:
+        """The job's status once it has ended (SUCCEEDED, FAILED, STOPPED), else None."""
+        status = self.status()
+        return status if status in ("SUCCEEDED", "FAILED", "STOPPED") else None
+
+    def describe(self) -> str:
+        """Its status and the tail of its logs, for a failed wait."""
+        return f"--- job {self.job_id} in {self.virtual_cluster}: {_safe(self.status)} ---\n{self._logs_tail()}"
+
     def _logs_tail(self) -> str:
         try:
             return self.logs()[-3000:]
@@ -263,6 +272,23 @@ class Watch:
     def most_nodes_in(self, vc: str) -> int:
         return max((len(s.virtual_clusters.get(vc, {})) for s in self.samples), default=0)
 
+    def history(self, limit: int = 60) -> str:
+        """What changed between samples (workers, pods by pool, virtual clusters' nodes), a line per change, the
+        last ``limit`` of them: what a failed wait needs to tell a worker that never came from one that came and
+        went unseen by the test's own condition."""
+        lines: List[str] = []
+        last: Optional[str] = None
+        for s in list(self.samples):
+            now = json.dumps({"workers": sorted(f"{n.get('pool')}:{n.get('id')}:{n.get('status', n.get('state'))}"
+                                                for n in s.nodes),
+                              "pods": {pool: len(names) for pool, names in sorted(s.pods.items())},
+                              "virtualClusters": {vc: sorted(ids) for vc, ids in sorted(s.virtual_clusters.items())}},
+                             sort_keys=True)
+            if now != last:
+                lines.append(f"t={s.at:6.1f}s {now}")
+                last = now
+        return f"--- watch: {len(self.samples)} samples, {len(lines)} changes ---\n" + "\n".join(lines[-limit:])
+
 
 class AntRayFederation:
     """The simulated members, a sidecar for them with ``antRay`` on, and an ant-ray head with its dashboard."""
@@ -279,6 +305,7 @@ class AntRayFederation:
         self.work_dir = work_dir
         self._runs = itertools.count(1)
         self._jobs: List[Job] = []
+        self._watch: Optional[Watch] = None
 
     @property
     def autoscaler(self) -> str:
@@ -364,7 +391,9 @@ class AntRayFederation:
         self.driver(["request", json.dumps(bundles)])
 
     def watch(self) -> Watch:
-        return Watch(self)
+        """A new watch; the diagnostics show its history of changes from then on."""
+        self._watch = Watch(self)
+        return self._watch
 
     # ------------------------------------------------------------------------------------------- looking
 
@@ -411,6 +440,9 @@ class AntRayFederation:
                  self.head.monitor_tail(60),
                  f"--- {self.sidecar.process.log} ---\n{self.sidecar.log_tail(40)}",
                  self.members.worker_log_tails(8)]
+        parts += [job.describe() for job in self._jobs[-2:]]
+        if self._watch is not None:
+            parts.append(self._watch.history())
         return "\n".join(parts)
 
     def _pod_names(self) -> str:
