@@ -159,6 +159,9 @@ class Dashboard:
         return JobSubmissionClient(self.url)
 
 
+JOB_ENDED = ("SUCCEEDED", "FAILED", "STOPPED")  # a job's statuses once it has ended
+
+
 @dataclass
 class Job:
     """A job submitted into a virtual cluster."""
@@ -175,7 +178,7 @@ class Job:
 
     def result(self, timeout_s: float, diagnostics: Callable[[], str]) -> Dict[str, Any]:
         """Waits for the job to end; its ``RESULT`` when it succeeded, else an AssertionError with its logs."""
-        status = wait_until(lambda: self.status() in ("SUCCEEDED", "FAILED", "STOPPED") and self.status(), timeout_s,
+        status = wait_until(self.ended, timeout_s,
                             f"job {self.job_id} in {self.virtual_cluster} to end", poll_s=1.0,
                             diagnostics=lambda: f"--- job logs ---\n{self._logs_tail()}\n{diagnostics()}")
         logs = self.logs()
@@ -195,7 +198,7 @@ class Job:
     def ended(self) -> Optional[str]:
         """The job's status once it has ended (SUCCEEDED, FAILED, STOPPED), else None."""
         status = self.status()
-        return status if status in ("SUCCEEDED", "FAILED", "STOPPED") else None
+        return status if status in JOB_ENDED else None
 
     def describe(self) -> str:
         """Its status and the tail of its logs, for a failed wait."""

@@ -27,8 +27,7 @@ def test_while_the_dashboard_is_away_launches_and_terminations_go_on_and_members
                    poll_s=1.0, diagnostics=fed.diagnostics)
         # Ray's v1 autoscaler may launch a second worker up front, before the first one's resources are reported
         # (seen in CI); it is terminated once idle, and the scenario starts from the job's worker alone.
-        (first,) = wait_until(lambda: tuple(fed.dashboard.virtual_clusters()["team-a"]) if len(
-            fed.dashboard.virtual_clusters()["team-a"]) == 1 else None, 180,
+        (first,) = wait_until(lambda: _alone_in(fed, "team-a"), 180,
             "team-a to hold the job's worker alone (an extra worker launched up front goes once idle)",
             poll_s=1.0, diagnostics=fed.diagnostics)
         early_extra = seen.ray_ids_of_pool("batch-a") - {first}  # launched up front and gone again
@@ -63,6 +62,12 @@ def test_while_the_dashboard_is_away_launches_and_terminations_go_on_and_members
     assert set(seen.ever_in("team-a")) - early_extra == launched, "both joined team-a, nothing else did"
     pods = {name for s in seen.samples for name in s.pods.get("batch-a", [])}
     assert len(pods) == 2 + len(early_extra), f"one pod per worker: {pods}"
+
+
+def _alone_in(fed: AntRayFederation, vc: str):
+    """The one Ray node id in ``vc`` as a 1-tuple while it holds exactly one node, else None."""
+    nodes = tuple(fed.dashboard.virtual_clusters()[vc])
+    return nodes if len(nodes) == 1 else None
 
 
 def _second_worker_up_but_not_moved(fed: AntRayFederation) -> bool:

@@ -13,7 +13,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from ar_harness import AntRayFederation
+from ar_harness import JOB_ENDED, AntRayFederation
 from ar_story import HEAD_CPUS, QUOTA_WORKERS
 from rf_harness import wait_until
 
@@ -93,10 +93,10 @@ def test_idle_workers_leave_their_virtual_cluster_before_their_pods_go_and_it_is
         job = fed.submit("team-a", "team-a", ["hold", "--resource", "team-a", "--seconds", "30"])
 
         def running_in_team_a() -> bool:
-            ended = job.ended()
-            if ended:  # it can no longer be seen running: say so now, with what the watch saw, not in 7 minutes
-                raise AssertionError(f"the job ended {ended} before it was seen running in team-a\n{fed.diagnostics()}")
-            return job.status() == "RUNNING" and bool(fed.dashboard.virtual_clusters()["team-a"])
+            status = job.status()
+            if status in JOB_ENDED:  # it can no longer be seen running: say so now, with what the watch saw
+                raise AssertionError(f"the job ended {status} before it was seen running in team-a\n{fed.diagnostics()}")
+            return status == "RUNNING" and bool(fed.dashboard.virtual_clusters()["team-a"])
 
         wait_until(running_in_team_a, JOB_TIMEOUT_S, "the job to run on a worker of team-a", poll_s=1.0,
                    diagnostics=fed.diagnostics)
