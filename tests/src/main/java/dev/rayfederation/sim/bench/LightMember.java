@@ -12,6 +12,8 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.ServerWebSocket;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.vertx.core.net.PemKeyCertOptions;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -44,6 +46,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * A member Kubernetes API light enough for 100,000 pods, for the scale-up benchmarks: a Vert.x HTTPS server that
@@ -54,6 +57,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>list and watch of pods (one namespace or all) and nodes, with label selectors ({@code k=v}, {@code k!=v},
  *       {@code k}, {@code !k}) and field selectors ({@code status.phase}, {@code metadata.name},
  *       {@code metadata.namespace}, {@code spec.nodeName} with {@code =} and {@code !=});</li>
+ *   <li>watches over a WebSocket (as fabric8 asks first; one binary message per event) or a chunked HTTP response
+ *       (one line per event), as a real API server serves both;</li>
  *   <li>one resourceVersion counter per member: every write gets the next, a list carries the current one, a watch
  *       from a resourceVersion replays what changed after it from a bounded history, and a watch from one older than
  *       that history ends with a 410 {@code Expired} ERROR event (the informer then lists again); a watch without one
@@ -99,7 +104,8 @@ public final class LightMember implements ApiMember {
             HttpServerOptions options = new HttpServerOptions().setSsl(true).setHost("127.0.0.1").setPort(0)
                     .setKeyCertOptions(new PemKeyCertOptions().setCertPath(pem[0].toString()).setKeyPath(pem[1].toString()))
                     .setMaxChunkSize(64 * 1024);
-            this.server = vertx.createHttpServer(options).requestHandler(this::handle);
+            this.server = vertx.createHttpServer(options).requestHandler(this::handle)
+                    .webSocketHandler(this::handleWebSocket);
             server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             vertx.close();
@@ -190,7 +196,7 @@ public final class LightMember implements ApiMember {
             open = new ArrayList<>(watchers);
             watchers.clear();
         }
-        open.forEach(w -> w.response.reset());
+        open.forEach(w -> w.sink.reset());
     }
 
     @Override
@@ -217,13 +223,13 @@ public final class LightMember implements ApiMember {
         final String kind;
         final String namespace; // null: every namespace
         final Selector selector;
-        final HttpServerResponse response;
+        final Sink sink;
 
-        Watcher(String kind, String namespace, Selector selector, HttpServerResponse response) {
+        Watcher(String kind, String namespace, Selector selector, Sink sink) {
             this.kind = kind;
             this.namespace = namespace;
             this.selector = selector;
-            this.response = response;
+            this.sink = sink;
         }
 
         boolean wants(Change c) {
@@ -235,8 +241,71 @@ public final class LightMember implements ApiMember {
             Buffer b = Buffer.buffer(object.length + 32);
             b.appendString("{\"type\":\"").appendString(type).appendString("\",\"object\":").appendBytes(object)
                     .appendString("}\n");
-            response.write(b);
+            sink.write(b);
         }
+    }
+
+    /** Where a watch's events go: a chunked HTTP response or a WebSocket. */
+    private interface Sink {
+        /** The watch is accepted: a real API server answers a watch's headers at once (clients count it started). */
+        void start();
+
+        void write(Buffer event);
+
+        /** Ends the watch normally (the client then watches again from its last resourceVersion). */
+        void end();
+
+        /** Breaks the connection, as a restarting API server would. */
+        void reset();
+
+        void onClose(Runnable r);
+    }
+
+    private static Sink sink(HttpServerResponse response) {
+        return new Sink() {
+            public void start() {
+                response.setChunked(true).putHeader("Content-Type", "application/json").setStatusCode(200).writeHead();
+            }
+
+            public void write(Buffer event) {
+                response.write(event);
+            }
+
+            public void end() {
+                response.end();
+            }
+
+            public void reset() {
+                response.reset();
+            }
+
+            public void onClose(Runnable r) {
+                response.closeHandler(v -> r.run());
+            }
+        };
+    }
+
+    private static Sink sink(ServerWebSocket ws) {
+        return new Sink() {
+            public void start() {
+            }
+
+            public void write(Buffer event) {
+                ws.writeBinaryMessage(event);
+            }
+
+            public void end() {
+                ws.close();
+            }
+
+            public void reset() {
+                ws.close((short) 1001, "going away");
+            }
+
+            public void onClose(Runnable r) {
+                ws.closeHandler(v -> r.run());
+            }
+        };
     }
 
     private void addNode(String name, int index) {
@@ -367,7 +436,7 @@ public final class LightMember implements ApiMember {
         Selector selector = Selector.of(req.getParam("labelSelector"), req.getParam("fieldSelector"));
         if ("true".equals(req.getParam("watch")) || "1".equals(req.getParam("watch"))) {
             count("GET " + kind + " watch");
-            watch(req, kind, namespace, selector);
+            watch(req::getParam, kind, namespace, selector, sink(req.response()));
         } else {
             count("GET " + kind + " list");
             list(req, kind, namespace, selector);
@@ -375,7 +444,7 @@ public final class LightMember implements ApiMember {
     }
 
     private void list(HttpServerRequest req, String kind, String namespace, Selector selector) {
-        int limit = intParam(req, "limit", 0);
+        int limit = intParam(req::getParam, "limit", 0);
         int offset = 0;
         String cont = req.getParam("continue");
         if (cont != null && !cont.isEmpty()) {
@@ -419,8 +488,39 @@ public final class LightMember implements ApiMember {
         req.response().putHeader("Content-Type", "application/json").setStatusCode(200).end(out);
     }
 
-    private void watch(HttpServerRequest req, String kind, String namespace, Selector selector) {
-        String from = req.getParam("resourceVersion");
+    /** A watch asked for over a WebSocket: {@code GET /api/v1/...?watch=true} with an Upgrade header. */
+    private void handleWebSocket(ServerWebSocket ws) {
+        try {
+            QueryStringDecoder q = new QueryStringDecoder(ws.uri());
+            Function<String, String> param = n -> {
+                List<String> v = q.parameters().get(n);
+                return v == null || v.isEmpty() ? null : v.get(0);
+            };
+            String[] p = q.path().replaceAll("/+$", "").split("/");
+            String kind;
+            String namespace = null;
+            if (p.length == 4 && p[1].equals("api") && p[2].equals("v1") && (p[3].equals("pods") || p[3].equals("nodes"))) {
+                kind = p[3];
+            } else if (p.length == 6 && p[1].equals("api") && p[2].equals("v1") && p[3].equals("namespaces") && p[5].equals("pods")) {
+                kind = "pods";
+                namespace = p[4];
+            } else {
+                ws.reject(404);
+                return;
+            }
+            if (!"true".equals(param.apply("watch")) && !"1".equals(param.apply("watch"))) {
+                ws.reject(400);
+                return;
+            }
+            count("GET " + kind + " watch");
+            watch(param, kind, namespace, Selector.of(param.apply("labelSelector"), param.apply("fieldSelector")), sink(ws));
+        } catch (ApiError e) {
+            ws.reject(e.code);
+        }
+    }
+
+    private void watch(Function<String, String> param, String kind, String namespace, Selector selector, Sink sink) {
+        String from = param.apply("resourceVersion");
         long since = -1;
         if (from != null && !from.isEmpty() && !from.equals("0")) {
             try {
@@ -429,11 +529,9 @@ public final class LightMember implements ApiMember {
                 throw new ApiError(400, "BadRequest", "resourceVersion: '" + from + "' is not a resource version");
             }
         }
-        int timeout = intParam(req, "timeoutSeconds", 0);
-        HttpServerResponse response = req.response();
-        // a real API server answers a watch's headers at once; clients count the watch started only then
-        response.setChunked(true).putHeader("Content-Type", "application/json").setStatusCode(200).writeHead();
-        Watcher w = new Watcher(kind, namespace, selector, response);
+        int timeout = intParam(param, "timeoutSeconds", 0);
+        sink.start();
+        Watcher w = new Watcher(kind, namespace, selector, sink);
         synchronized (lock) {
             if (since < 0) {
                 for (Stored s : (kind.equals("pods") ? pods : nodes).values()) {
@@ -446,7 +544,7 @@ public final class LightMember implements ApiMember {
                 if (since < oldest - 1) {
                     expiredWatches++;
                     w.send("ERROR", statusJson(410, "Expired", "too old resource version: " + since + " (" + (oldest - 1) + ")"));
-                    response.end();
+                    sink.end();
                     return;
                 }
                 for (Iterator<Change> it = changes.iterator(); it.hasNext(); ) {
@@ -456,12 +554,12 @@ public final class LightMember implements ApiMember {
                     }
                 }
             }
-            if ("true".equals(req.getParam("allowWatchBookmarks"))) {
+            if ("true".equals(param.apply("allowWatchBookmarks"))) {
                 vertx.setPeriodic(10_000, id -> {
                     synchronized (lock) {
                         if (watchers.contains(w)) {
-                            response.write("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + (kind.equals("pods") ? "Pod" : "Node")
-                                    + "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" + revision + "\"}}}\n");
+                            sink.write(Buffer.buffer("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + (kind.equals("pods") ? "Pod" : "Node")
+                                    + "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" + revision + "\"}}}\n"));
                         } else {
                             vertx.cancelTimer(id);
                         }
@@ -470,7 +568,7 @@ public final class LightMember implements ApiMember {
             }
             watchers.add(w);
         }
-        response.closeHandler(v -> {
+        sink.onClose(() -> {
             synchronized (lock) {
                 watchers.remove(w);
             }
@@ -482,7 +580,7 @@ public final class LightMember implements ApiMember {
                         return;
                     }
                 }
-                response.end();
+                sink.end();
             });
         }
     }
@@ -615,8 +713,8 @@ public final class LightMember implements ApiMember {
         }
     }
 
-    private static int intParam(HttpServerRequest req, String name, int otherwise) {
-        String v = req.getParam(name);
+    private static int intParam(Function<String, String> param, String name, int otherwise) {
+        String v = param.apply(name);
         if (v == null || v.isEmpty()) {
             return otherwise;
         }

@@ -217,6 +217,37 @@ class LightMemberTest {
         }
     }
 
+    @Test
+    void aWatchOverPlainHttpStreamsOneEventPerLineAndEndsAtItsTimeout() throws Exception {
+        client.pods().inNamespace(NS).resource(pod("w-1", "id-1")).create();
+        java.security.KeyStore trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (var in = java.nio.file.Files.newInputStream(member.caCert())) {
+            trust.setCertificateEntry("member", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().sslContext(tls).build();
+        long started = System.nanoTime();
+        java.net.http.HttpResponse<java.util.stream.Stream<String>> watch = http.send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(member.url() + "/api/v1/namespaces/" + NS + "/pods?watch=true&timeoutSeconds=2")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofLines());
+        assertThat(watch.statusCode()).isEqualTo(200);
+        List<String> lines = watch.body().toList();  // ends when the server ends the watch at its timeout
+        assertThat(System.nanoTime() - started).isGreaterThanOrEqualTo(TimeUnit.SECONDS.toNanos(2));
+        assertThat(lines).hasSize(1);
+        assertThat(lines.get(0)).startsWith("{\"type\":\"ADDED\",\"object\":{").contains("\"name\":\"w-1\"");
+
+        java.net.http.HttpResponse<String> bad = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                member.url() + "/api/v1/namespaces/" + NS + "/pods?watch=true&resourceVersion=abc")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("resourceVersion");
+    }
+
     private static Pod pod(String name, String nodeId) {
         Map<String, String> labels = new java.util.HashMap<>(OURS);
         labels.put(WorkerPodContract.LABEL_NODE_ID, nodeId);
