@@ -19,7 +19,7 @@ import java.util.List;
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
  *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10] [--label w100000]
  *      [--outages down,blackhole,answers_lost] [--preload 60] [--observe 20s] [--settle 120s]
- *      [--rate-limit N] [--jvm-arg ARG]... [--jfr DIR]
+ *      [--rate-limit N] [--member-server light|mock] [--jvm-arg ARG]... [--jfr DIR]
  * </pre>
  *
  * {@code real-scale-up} runs against real member control planes ({@code scripts/lib/kube-member}) and needs the
@@ -55,6 +55,7 @@ public final class BenchMain {
         Duration observe = Duration.ofSeconds(20);
         Duration settle = Duration.ofSeconds(120);
         Integer rateLimit = null;
+        ProxiedFederation.Server memberServer = ProxiedFederation.Server.LIGHT;
         List<String> jvmArgs = new ArrayList<>(SidecarRun.CHART_JVM);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -83,6 +84,7 @@ public final class BenchMain {
                 case "--observe" -> observe = duration(value(args, ++i, a), a);
                 case "--settle" -> settle = duration(value(args, ++i, a), a);
                 case "--rate-limit" -> rateLimit = positive(value(args, ++i, a), a);
+                case "--member-server" -> memberServer = ProxiedFederation.Server.parse(value(args, ++i, a));
                 case "--jvm-arg" -> jvmArgs.add(value(args, ++i, a));
                 default -> fail("unknown argument '" + a + "'");
             }
@@ -101,7 +103,7 @@ public final class BenchMain {
         Results results = new Results(scenario).parameter("runs", runs).parameter("sidecarJvm", jvmArgs);
         try {
             run(scenario, env, results, sizes, runs, requests, pluginIterations, python, driver, startupRuns, workers, members,
-                    latency, batch, concurrency, label, outages, preload, observe, settle, rateLimit);
+                    latency, batch, concurrency, label, outages, preload, observe, settle, rateLimit, memberServer);
         } catch (Exception | Error e) {
             results.parameter("failure", e.toString());
             results.write(out);
@@ -117,7 +119,8 @@ public final class BenchMain {
     private static void run(String scenario, BenchEnv env, Results results, List<Integer> sizes, int runs, int requests,
                             int pluginIterations, Path python, Path driver, int startupRuns, int workers, int members,
                             Duration latency, int batch, int concurrency, String label, List<LatencyProxy.Outage> outages, int preload,
-                            Duration observe, Duration settle, Integer rateLimit) throws Exception {
+                            Duration observe, Duration settle, Integer rateLimit, ProxiedFederation.Server memberServer)
+            throws Exception {
         switch (scenario) {
             case "read-path" -> {
                 results.parameter("sizes", sizes).parameter("requests", requests).parameter("pluginIterations", pluginIterations);
@@ -126,9 +129,10 @@ public final class BenchMain {
             }
             case "scale-up" -> {
                 results.parameter("workers", workers).parameter("members", members).parameter("latencyMs", latency.toMillis())
-                        .parameter("batch", batch).parameter("concurrency", concurrency).parameter("label", label);
-                new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label),
-                        results).run();
+                        .parameter("batch", batch).parameter("concurrency", concurrency).parameter("label", label)
+                        .parameter("memberServer", memberServer.name().toLowerCase());
+                new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label,
+                        memberServer), results).run();
             }
             case "real-scale-up" -> {
                 results.parameter("workers", workers).parameter("members", members).parameter("batch", batch)

@@ -1,5 +1,6 @@
 package dev.rayfederation.sim.bench;
 
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddressBuilder;
@@ -18,10 +19,7 @@ import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
@@ -36,7 +34,7 @@ import java.util.logging.Logger;
  * servers do, and as Ray's KubeRay provider insists on) on a free loopback port, with its self-signed certificate
  * (valid for 127.0.0.1) written where clients can trust it, a namespace and identical Ready nodes.
  */
-public final class BenchMember implements AutoCloseable {
+public final class BenchMember implements ApiMember {
 
     /** The mock server logs every request through java.util.logging: keep a strong reference to quiet it. */
     private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
@@ -93,10 +91,12 @@ public final class BenchMember implements AutoCloseable {
         return spec;
     }
 
+    @Override
     public String name() {
         return spec.name();
     }
 
+    @Override
     public int port() {
         return server.getPort();
     }
@@ -107,6 +107,7 @@ public final class BenchMember implements AutoCloseable {
     }
 
     /** The server's self-signed certificate (PEM): the CA to trust. */
+    @Override
     public Path caCert() {
         return caCert;
     }
@@ -134,23 +135,22 @@ public final class BenchMember implements AutoCloseable {
      * Writes {@code <dir>/<member>.kubeconfig} for a client of {@code server} (this member's URL, or a proxy in front
      * of it): the member's certificate as CA, a dummy token, a context named after the member.
      */
+    @Override
     public Path writeKubeconfig(Path dir, String serverUrl) {
-        String n = spec.name();
-        String yaml = "apiVersion: v1\nkind: Config\n"
-                + "clusters:\n  - name: " + n + "\n    cluster:\n      server: " + serverUrl + "\n"
-                + "      certificate-authority: " + caCert.toAbsolutePath() + "\n"
-                + "contexts:\n  - name: " + n + "\n    context:\n      cluster: " + n + "\n      user: " + n + "\n"
-                + "      namespace: " + spec.namespace() + "\n"
-                + "current-context: " + n + "\n"
-                + "users:\n  - name: " + n + "\n    user:\n      token: bench-token\n";
-        try {
-            Files.createDirectories(dir);
-            Path file = dir.resolve(n + ".kubeconfig");
-            Files.writeString(file, yaml);
-            return file;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the kubeconfig of member " + n + " into " + dir, e);
+        return ApiMember.writeKubeconfig(dir, spec.name(), spec.namespace(), serverUrl, caCert);
+    }
+
+    @Override
+    public Map<String, Integer> workerPodsByNodeId() {
+        Map<String, Integer> out = new HashMap<>();
+        for (Pod p : pods()) {
+            Map<String, String> labels = p.getMetadata().getLabels();
+            String id = labels == null ? null : labels.get(WorkerPodContract.LABEL_NODE_ID);
+            if (id != null && p.getMetadata().getDeletionTimestamp() == null) {
+                out.merge(id, 1, Integer::sum);
+            }
         }
+        return out;
     }
 
     /** Every pod in the member's namespace. */

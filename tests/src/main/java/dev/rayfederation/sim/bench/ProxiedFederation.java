@@ -1,9 +1,7 @@
 package dev.rayfederation.sim.bench;
 
-import dev.rayfederation.k8s.render.WorkerPodContract;
 import dev.rayfederation.sim.SidecarApi;
 import dev.rayfederation.sim.SidecarConfig;
-import io.fabric8.kubernetes.api.model.Pod;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +20,23 @@ final class ProxiedFederation implements AutoCloseable {
     static final String NAMESPACE = "ray-workers";
     private static final String[] CLOUDS = {"aws", "gcp", "azure", "oci", "ibm", "alibaba"};
 
-    private final List<BenchMember> members = new ArrayList<>();
+    /** Which API server plays each member. */
+    enum Server {
+        /** fabric8's mock API server in CRUD mode ({@link BenchMember}). */
+        MOCK,
+        /** The light one made for 100,000 pods ({@link LightMember}). */
+        LIGHT;
+
+        static Server parse(String s) {
+            return switch (s) {
+                case "mock" -> MOCK;
+                case "light" -> LIGHT;
+                default -> throw new IllegalArgumentException("--member-server: '" + s + "' is neither light nor mock");
+            };
+        }
+    }
+
+    private final List<ApiMember> members = new ArrayList<>();
     private final List<LatencyProxy> proxies = new ArrayList<>();
     private SidecarRun sidecar;
     private SidecarApi api;
@@ -33,6 +47,11 @@ final class ProxiedFederation implements AutoCloseable {
      */
     static ProxiedFederation start(BenchEnv env, String name, int memberCount, int room, Duration latency, int maxWorkers,
                                    Path dir) {
+        return start(env, name, Server.MOCK, memberCount, room, latency, maxWorkers, dir);
+    }
+
+    static ProxiedFederation start(BenchEnv env, String name, Server server, int memberCount, int room, Duration latency,
+                                   int maxWorkers, Path dir) {
         ProxiedFederation f = new ProxiedFederation();
         try {
             int perNode = 96; // 96 CPU, 384Gi, 110 pods: 96 workers of 1 CPU / 2Gi
@@ -41,7 +60,8 @@ final class ProxiedFederation implements AutoCloseable {
             for (int i = 0; i < memberCount; i++) {
                 String cloud = CLOUDS[i % CLOUDS.length];
                 String member = cloud + "-m" + i;
-                BenchMember m = BenchMember.start(new BenchMember.Spec(member, cloud, NAMESPACE, nodes, perNode, "384Gi", 110));
+                BenchMember.Spec spec = new BenchMember.Spec(member, cloud, NAMESPACE, nodes, perNode, "384Gi", 110);
+                ApiMember m = server == Server.LIGHT ? LightMember.start(spec, dir.resolve("certs")) : BenchMember.start(spec);
                 f.members.add(m);
                 LatencyProxy proxy = LatencyProxy.start(m.port(), latency);
                 f.proxies.add(proxy);
@@ -65,7 +85,7 @@ final class ProxiedFederation implements AutoCloseable {
         return f;
     }
 
-    List<BenchMember> members() {
+    List<ApiMember> members() {
         return members;
     }
 
@@ -81,17 +101,16 @@ final class ProxiedFederation implements AutoCloseable {
         return api;
     }
 
-    /** Worker pods (not being deleted) per node id, across all members: the truth to check the sidecar against. */
+    /** Worker pods (not being deleted) per node id, across all members (a member's name per pod): the truth to check the sidecar against. */
     Map<String, List<String>> podsByNodeId() {
         Map<String, List<String>> out = new HashMap<>();
-        for (BenchMember m : members) {
-            for (Pod p : m.pods()) {
-                Map<String, String> labels = p.getMetadata().getLabels();
-                String id = labels == null ? null : labels.get(WorkerPodContract.LABEL_NODE_ID);
-                if (id != null && p.getMetadata().getDeletionTimestamp() == null) {
-                    out.computeIfAbsent(id, k -> new ArrayList<>()).add(m.name());
+        for (ApiMember m : members) {
+            m.workerPodsByNodeId().forEach((id, n) -> {
+                List<String> where = out.computeIfAbsent(id, k -> new ArrayList<>());
+                for (int i = 0; i < n; i++) {
+                    where.add(m.name());
                 }
-            }
+            });
         }
         return out;
     }
@@ -102,6 +121,6 @@ final class ProxiedFederation implements AutoCloseable {
             sidecar.close();
         }
         proxies.forEach(LatencyProxy::close);
-        members.forEach(BenchMember::close);
+        members.forEach(ApiMember::close);
     }
 }
