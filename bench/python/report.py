@@ -26,34 +26,105 @@ import statistics
 import sys
 from typing import Any, Dict, List, Optional
 
-# The performance targets, row by row: the figures that answer each target.
+# The performance targets, row by row: the figures that answer each target (the scale targets first).
 TARGET_ROWS = [
-    ("`GET /v1/nodes` with 10,000 nodes: p99 ≤ 20 ms",
-     ["nodes.get200.cached.p99.n10000", "nodes.get200.fresh.p99.n10000"]),
-    ("`GET /v1/nodes` with 10,000 nodes: 304 path ≤ 1 ms", ["nodes.get304.p99.n10000"]),
-    ("plugin cost per autoscaler iteration, 1,000 nodes: 1 HTTP request, ≤ 10 ms",
-     ["plugin.requests.n1000", "plugin.iteration.changed.n1000", "plugin.iteration.unchanged.n1000",
-      "plugin.listing.changed.n1000", "plugin.listing.unchanged.n1000"]),
-    ("placement of a 1,000-worker request over 5 members ≤ 50 ms",
-     ["placement.decide.w1000.m5.e0", "placement.decide.w1000.m5.e10000", "placement.decide.w1000.m5.e100000",
-      "placement.create.w1000.m5.e0", "placement.create.w1000.m5.e10000", "placement.create.w1000.m5.e100000"]),
-    ("10,000 workers requested → all pods created, 3 members with 20 ms API latency ≤ 10 s",
-     ["scaleup.seconds", "scaleup.pods_per_s"]),
-    ("100,000 workers over 10 simulated members (20 ms API latency) → all pods created ≤ 2 min, nothing lost; "
-     "sidecar RSS ≤ 1 GiB",
-     ["scaleup.seconds.w100000", "scaleup.pods_per_s.w100000", "sidecar.rss.scaleup.w100000"]),
-    ("member outage → unreachable and its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
-     [f"outage.{mode}.{figure}" for mode in ("down", "blackhole", "answers_lost")
-      for figure in ("unreachable_s", "breaker_open_s", "elsewhere_s", "lost", "duplicated", "orphans")]),
-    ("sidecar memory with 10,000 nodes ≤ 256 MiB RSS", ["sidecar.rss.n10000", "sidecar.rss.scaleup"]),
+    ("10,000 workers, 3 members, 20 ms API latency: all pods created ≤ 10 s (≥ 40 % of c/L: 16 calls in flight "
+     "per member at 20 ms allow 2,400 pods/s)",
+     ["scaleup.seconds", "scaleup.pods_per_s", "derived.scaleup.sidecar_cpu_ms_per_pod", "scaleup.cpu.harness",
+      "scaleup.seconds.default_limit", "scaleup.pods_per_s.default_limit"]),
+    ("placement + registration of one 1,000-worker request with 100,000 already placed ≤ 2× the time with none placed",
+     ["ratio.placement_create.e100000_over_e0", "placement.create.w1000.m5.e0", "placement.create.w1000.m5.e10000",
+      "placement.create.w1000.m5.e100000", "placement.decide.w1000.m5.e0", "placement.decide.w1000.m5.e100000"]),
+    ("`GET /v1/nodes` at 10,000 nodes: 200 after a change p99 ≤ 20 ms, 304 p99 ≤ 1 ms",
+     ["nodes.get200.fresh.p99.n10000", "nodes.get304.p99.n10000", "nodes.get200.cached.p99.n10000"]),
+    ("`GET /v1/nodes` at 100,000 nodes after a change, p99 ≤ 150 ms, or a delta listing that makes it unnecessary",
+     ["snapshot.changes_after_change.n100000", "snapshot.render_after_change.n100000"]),
+    ("plugin: one autoscaler iteration (v1-style pass), listing changed: 1,000 nodes ≤ 10 ms, 10,000 nodes ≤ 100 ms",
+     ["plugin.iteration.changed.n1000", "plugin.iteration.changed.n10000", "plugin.requests.n1000",
+      "plugin.iteration.unchanged.n1000"]),
+    ("plugin vs Ray's KubeRay provider, same pods, same API server, 1,000 and 10,000 nodes: ≥ 10× faster",
+     ["ratio.kuberay_over_plugin.n1000", "ratio.kuberay_over_plugin.n10000"]),
+    ("sidecar RSS with 10,000 / 100,000 workers ≤ 256 MiB / ≤ 1 GiB",
+     ["sidecar.rss.n10000", "sidecar.rss.scaleup", "sidecar.rss.scaleup.w100000"]),
+    ("100,000 workers over 10 members (simulated), 20 ms: all created ≤ 2 min, nothing lost",
+     ["scaleup.seconds.w100000", "scaleup.pods_per_s.w100000", "scaleup.unsettled_at_answer.w100000",
+      "scaleup.settle_seconds.w100000", "derived.scaleup.sidecar_cpu_ms_per_pod.w100000"]),
     ("real member API servers (the real-Kubernetes tier's control planes): 3,000 workers over 3 members — all "
      "created and Running, none lost; pods/s beside the simulated figure",
      ["realscaleup.seconds.w3000", "realscaleup.pods_per_s.w3000", "realscaleup.running_seconds.w3000",
       "realscaleup.running_pods_per_s.w3000", "realscaleup.pods.w3000", "realscaleup.lost.w3000",
       "realscaleup.duplicated.w3000", "realscaleup.orphans.w3000", "realscaleup.not_running.w3000",
       "scaleup.pods_per_s"]),
+    ("member outage → unreachable and its breaker open, new launches elsewhere ≤ 5 s, zero lost or duplicate workers",
+     [f"outage.{mode}.{figure}" for mode in ("down", "blackhole", "answers_lost")
+      for figure in ("unreachable_s", "breaker_open_s", "elsewhere_s", "lost", "duplicated", "orphans")]),
     ("start-up time to ready (no target)", ["sidecar.startup.n0", "sidecar.startup.n10000"]),
 ]
+
+
+
+def derived_figures(raw: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Figures computed from others, run by run: the sidecar's CPU per pod, the placement growth ratio."""
+    by_id = {f["id"]: f for f in raw}
+    out = []
+    for fid, f in by_id.items():
+        if not fid.startswith("scaleup.cpu.sidecar"):
+            continue
+        suffix = fid[len("scaleup.cpu.sidecar"):]
+        rate = by_id.get("scaleup.pods_per_s" + suffix)
+        seconds = by_id.get("scaleup.seconds" + suffix)
+        if not rate or not seconds:
+            continue
+        per_pod = []
+        for cpu, r, t in zip(f["runs"], rate["runs"], seconds["runs"]):
+            pods = number(r) * number(t)
+            per_pod.append(number(cpu) * 1000 / pods if pods else math.nan)
+        out.append({"id": "derived.scaleup.sidecar_cpu_ms_per_pod" + suffix, "unit": "ms",
+                    "title": "scale-up: sidecar CPU time per worker created", "runs": per_pod,
+                    "notes": "the sidecar's user + system CPU during the scale-up over the workers created, run by run"})
+    e0 = by_id.get("placement.create.w1000.m5.e0")
+    e100k = by_id.get("placement.create.w1000.m5.e100000")
+    if e0 and e100k and e0["runs"] and e100k["runs"]:
+        base = statistics.median([number(v) for v in e0["runs"]])
+        out.append({"id": "ratio.placement_create.e100000_over_e0", "unit": "×", "targetOp": "<=", "target": 2.0,
+                    "title": "create request in process, 1,000 workers: 100,000 already placed over none placed",
+                    "runs": [number(v) / base for v in e100k["runs"]],
+                    "notes": "each run with 100,000 placed over the median with none placed (JMH)"})
+    return out
+
+
+def growth_table(figures: Dict[str, Dict[str, Any]]) -> List[str]:
+    # the growth scenario's points (labels g<workers>), then the 100,000-worker scenario as the last point
+    labels = sorted((fid.rsplit(".", 1)[1] for fid in figures
+                     if fid.startswith("scaleup.seconds.g") and fid.rsplit(".", 1)[1][1:].isdigit()),
+                    key=lambda label: int(label[1:]))
+    if not labels:
+        return []
+    if "scaleup.seconds.w100000" in figures:
+        labels.append("w100000")
+    rows = []
+    for label in labels:
+        seconds, rate = figures[f"scaleup.seconds.{label}"], figures.get(f"scaleup.pods_per_s.{label}")
+        rows.append((label, round(seconds["median"] * rate["median"]) if rate else int(label[1:])))
+    lines = ["", "## Growth curve: scale-up time and create cost, 2,500 to 100,000 workers", "",
+             "10 simulated members (light API servers), 20 ms added to every member API call, the sidecar's rate limit "
+             "at 1,000 requests/s per member, create requests of 5 with 10 in flight; one run per size (the last row "
+             "is the 100,000-worker scenario). Create cost = the sidecar's CPU per worker created.", "",
+             "| workers | all created | pods/s | sidecar CPU per worker | harness CPU | ids unsettled at answer | "
+             "settled after | sidecar RSS |", "|---|---|---|---|---|---|---|---|"]
+
+    def cell(fid: str) -> str:
+        f = figures.get(fid)
+        if f is None:
+            return "—"
+        return f"{fmt(f['median'], f['unit'])} {f['unit']}"
+    for label, n in rows:
+        lines.append(f"| {n:,} | {cell('scaleup.seconds.' + label)} | {cell('scaleup.pods_per_s.' + label)} | "
+                     f"{cell('derived.scaleup.sidecar_cpu_ms_per_pod.' + label)} | {cell('scaleup.cpu.harness.' + label)} | "
+                     f"{cell('scaleup.unsettled_at_answer.' + label)} | {cell('scaleup.settle_seconds.' + label)} | "
+                     f"{cell('sidecar.rss.scaleup.' + label)} |")
+    return lines
+
 
 # JMH benchmark → (figure id, title, target op, target)
 JMH_FIGURES = {
@@ -80,7 +151,7 @@ JMH_FIGURES = {
         ("snapshot.change.n{nodes}", "change one node and take a new snapshot, {nodes} nodes, JMH", None, None),
 }
 
-SCENARIOS = ["read-path", "scale-up", "scale-up-100k", "outage", "real-scale-up"]
+SCENARIOS = ["read-path", "scale-up", "scale-up-default-limit", "scale-up-100k", "growth", "outage", "real-scale-up"]
 
 
 def number(v: Any) -> float:
@@ -224,6 +295,8 @@ def markdown(meta: Dict[str, Any], figures: Dict[str, Dict[str, Any]], profiles:
                          f"{cell(f'plugin.listing.unchanged.n{n}')} | "
                          f"{cell(f'kuberay.listing.n{n}')} |")
 
+    lines += growth_table(figures)
+
     if analysis:
         lines += ["", analysis.strip()]
 
@@ -278,6 +351,7 @@ def main() -> int:
             problems.append(f"{scenario}.json has no figures")
         raw += data.get("figures", [])
 
+    raw += derived_figures(raw)
     figures = {}
     for fig in raw:
         s = summarize(fig, hold)

@@ -65,17 +65,26 @@ final class MemberInformers implements AutoCloseable {
                 .runnableInformer(0);
         workers.itemStore(workerStore);
         workers.addEventHandler(workerEvents);
+        boolean counting = !spec.staticOnly() && access.nodes();
+        if (counting) {
+            // our worker pods reach the ledger through this watch; the watch of all pods leaves them out, so that each
+            // create costs one watch event instead of two
+            workers.addEventHandler(handler(ledger::putPod, ledger::removePod));
+        }
         List<CompletableFuture<Void>> synced = new ArrayList<>();
         synced.add(started(workers));
         if (!spec.staticOnly()) {
-            if (access.nodes()) {
+            if (counting) {
                 SharedIndexInformer<Node> n = client.nodes().runnableInformer(0);
                 n.itemStore(TrimmingItemStore.forNodes());
                 n.addEventHandler(handler(ledger::putNode, ledger::removeNode));
                 nodes = n;
                 synced.add(started(n).thenRun(() -> nodesVisible = true));
                 var scope = access.clusterPods() ? client.pods().inAnyNamespace() : client.pods().inNamespace(spec.namespace());
+                // every pod but this Ray cluster's workers (a pod labelled as one of them that the workers' selector
+                // does not match is counted by neither: only the sidecar gives that label)
                 SharedIndexInformer<Pod> p = scope
+                        .withoutLabel(WorkerPodContract.LABEL_RAY_CLUSTER, rayClusterName)
                         .withoutField("status.phase", "Succeeded")
                         .withoutField("status.phase", "Failed")
                         .runnableInformer(0);

@@ -26,6 +26,14 @@ interface ApiMember extends AutoCloseable {
     /** How many worker pods not being deleted carry each node id, now. */
     Map<String, Integer> workerPodsByNodeId();
 
+    /**
+     * Bytes this API server has read and written so far (request and response bodies and headers, watch events) and
+     * the connections it accepted, as {@code {read, written, connections}}; null when it does not count them.
+     */
+    default long[] traffic() {
+        return null;
+    }
+
     @Override
     void close();
 

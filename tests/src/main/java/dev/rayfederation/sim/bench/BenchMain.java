@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <pre>
  * java -cp tests/target/ray-federation-sim-all.jar dev.rayfederation.sim.bench.BenchMain
- *      --scenario read-path|scale-up|real-scale-up|outage --out FILE.json --work DIR --sidecar-jar JAR
+ *      --scenario read-path|scale-up|growth|real-scale-up|outage --out FILE.json --work DIR --sidecar-jar JAR
  *      [--runs N] [--sizes 100,1000,10000] [--requests 200] [--plugin-iterations 20]
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
  *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10] [--label w100000]
@@ -24,7 +24,7 @@ import java.util.List;
  *
  * {@code real-scale-up} runs against real member control planes ({@code scripts/lib/kube-member}) and needs the
  * Kubernetes binaries built by {@code scripts/lib/kube-binaries}; it never builds them. {@code --rate-limit} sets the
- * sidecar's requests per second per member there (default: the sidecar's own).
+ * sidecar's requests per second per member there and in {@code scale-up} (default: the sidecar's own).
  */
 public final class BenchMain {
 
@@ -130,9 +130,20 @@ public final class BenchMain {
             case "scale-up" -> {
                 results.parameter("workers", workers).parameter("members", members).parameter("latencyMs", latency.toMillis())
                         .parameter("batch", batch).parameter("concurrency", concurrency).parameter("label", label)
-                        .parameter("memberServer", memberServer.name().toLowerCase());
+                        .parameter("memberServer", memberServer.name().toLowerCase()).parameter("rateLimit", rateLimit);
                 new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label,
-                        memberServer), results).run();
+                        memberServer, rateLimit, true), results).run();
+            }
+            case "growth" -> {
+                // the growth curve: one scale-up per size in --sizes, figures labelled g<size>
+                results.parameter("sizes", sizes).parameter("members", members).parameter("latencyMs", latency.toMillis())
+                        .parameter("batch", batch).parameter("concurrency", concurrency)
+                        .parameter("memberServer", memberServer.name().toLowerCase()).parameter("rateLimit", rateLimit);
+                for (int size : sizes) {
+                    System.out.printf("bench: growth: %d workers%n", size);
+                    new ScaleUpBench(env, new ScaleUpBench.Options(size, members, latency, batch, concurrency, runs, "g" + size,
+                            memberServer, rateLimit, false), results).run();
+                }
             }
             case "real-scale-up" -> {
                 results.parameter("workers", workers).parameter("members", members).parameter("batch", batch)
@@ -145,7 +156,7 @@ public final class BenchMain {
                         .parameter("observeS", observe.toSeconds());
                 new OutageBench(env, new OutageBench.Options(outages, runs, preload, latency, observe, settle), results).run();
             }
-            default -> fail("--scenario: unknown '" + scenario + "' (known: read-path, scale-up, real-scale-up, outage)");
+            default -> fail("--scenario: unknown '" + scenario + "' (known: read-path, scale-up, growth, real-scale-up, outage)");
         }
     }
 

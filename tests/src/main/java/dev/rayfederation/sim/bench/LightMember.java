@@ -92,6 +92,9 @@ public final class LightMember implements ApiMember {
     private final List<Watcher> watchers = new ArrayList<>();
     private final Map<String, AtomicLong> calls = new HashMap<>();
     private long expiredWatches;
+    private final java.util.concurrent.atomic.LongAdder connections = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesRead = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesWritten = new java.util.concurrent.atomic.LongAdder();
 
     private LightMember(BenchMember.Spec spec, int history, Path certDir) {
         this.spec = spec;
@@ -105,7 +108,8 @@ public final class LightMember implements ApiMember {
                     .setKeyCertOptions(new PemKeyCertOptions().setCertPath(pem[0].toString()).setKeyPath(pem[1].toString()))
                     .setMaxChunkSize(64 * 1024);
             this.server = vertx.createHttpServer(options).requestHandler(this::handle)
-                    .webSocketHandler(this::handleWebSocket);
+                    .webSocketHandler(this::handleWebSocket)
+                    .connectionHandler(c -> connections.increment());
             server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             vertx.close();
@@ -182,6 +186,11 @@ public final class LightMember implements ApiMember {
         }
     }
 
+    @Override
+    public long[] traffic() {
+        return new long[]{bytesRead.sum(), bytesWritten.sum(), connections.sum()};
+    }
+
     /** Watches that were ended with 410 Expired because they asked for a resourceVersion older than the history. */
     public long expiredWatches() {
         synchronized (lock) {
@@ -241,6 +250,7 @@ public final class LightMember implements ApiMember {
             Buffer b = Buffer.buffer(object.length + 32);
             b.appendString("{\"type\":\"").appendString(type).appendString("\",\"object\":").appendBytes(object)
                     .appendString("}\n");
+            bytesWritten.add(b.length());
             sink.write(b);
         }
     }
@@ -371,6 +381,11 @@ public final class LightMember implements ApiMember {
     // ------------------------------------------------------------------------------------------ HTTP
 
     private void handle(HttpServerRequest req) {
+        HttpServerResponse r = req.response();
+        r.endHandler(v -> {
+            bytesRead.add(req.bytesRead());
+            bytesWritten.add(r.bytesWritten());
+        });
         try {
             route(req);
         } catch (ApiError e) {

@@ -47,11 +47,12 @@ final class ProxiedFederation implements AutoCloseable {
      */
     static ProxiedFederation start(BenchEnv env, String name, int memberCount, int room, Duration latency, int maxWorkers,
                                    Path dir) {
-        return start(env, name, Server.MOCK, memberCount, room, latency, maxWorkers, dir);
+        return start(env, name, Server.MOCK, memberCount, room, latency, maxWorkers, null, dir);
     }
 
+    /** @param rateLimit the sidecar's {@code resilience.rateLimit.requestsPerSecond} per member, or null for its default */
     static ProxiedFederation start(BenchEnv env, String name, Server server, int memberCount, int room, Duration latency,
-                                   int maxWorkers, Path dir) {
+                                   int maxWorkers, Integer rateLimit, Path dir) {
         ProxiedFederation f = new ProxiedFederation();
         try {
             int perNode = 96; // 96 CPU, 384Gi, 110 pods: 96 workers of 1 CPU / 2Gi
@@ -76,6 +77,9 @@ final class ProxiedFederation implements AutoCloseable {
                     // no kubelet runs the mocks' pods: a run longer than the start timeout (a large scale-up) must not
                     // have the sidecar move its pending workers and back the members off
                     .with("replacement", Map.of("startTimeout", "2h", "elasticStartTimeout", "2h"));
+            if (rateLimit != null) {
+                config = config.with("resilience", Map.of("rateLimit", Map.of("requestsPerSecond", rateLimit)));
+            }
             f.sidecar = env.startSidecar(name, config, dir.resolve("sidecar"));
             f.api = new SidecarApi(f.sidecar.apiUrl(), null);
         } catch (RuntimeException e) {
@@ -99,6 +103,21 @@ final class ProxiedFederation implements AutoCloseable {
 
     SidecarApi api() {
         return api;
+    }
+
+    /** Bytes all members have read and written and connections they accepted so far ({@link ApiMember#traffic()}), or null when one does not count. */
+    long[] traffic() {
+        long[] sum = new long[3];
+        for (ApiMember m : members) {
+            long[] t = m.traffic();
+            if (t == null) {
+                return null;
+            }
+            sum[0] += t[0];
+            sum[1] += t[1];
+            sum[2] += t[2];
+        }
+        return sum;
     }
 
     /** Worker pods (not being deleted) per node id, across all members (a member's name per pod): the truth to check the sidecar against. */

@@ -34,9 +34,12 @@ final class ScaleUpBench {
      *                    in the same report as the 10,000-worker row; null for that row
      * @param server      which API server plays the members (the light one by default: fabric8's mock stalls for
      *                    seconds past some tens of thousands of pods)
+     * @param rateLimit   the sidecar's requests per second per member, or null for its default (100)
+     * @param targets     whether the 10,000- and 100,000-worker figures carry their targets (not for the points of the
+     *                    growth curve)
      */
     record Options(int workers, int members, Duration latency, int batch, int concurrency, int runs, String label,
-                   ProxiedFederation.Server server) {
+                   ProxiedFederation.Server server, Integer rateLimit, boolean targets) {
     }
 
     /** The size of the 100,000-worker row: its targets are 2 minutes and 1 GiB. */
@@ -64,16 +67,26 @@ final class ScaleUpBench {
         List<Double> harnessCpu = new ArrayList<>();
         List<Double> atAnswer = new ArrayList<>();
         List<Double> settleSeconds = new ArrayList<>();
+        List<Double> readPerPod = new ArrayList<>();
+        List<Double> writtenPerPod = new ArrayList<>();
+        List<Double> connections = new ArrayList<>();
         for (int run = 0; run < o.runs(); run++) {
-            Path dir = env.workDir().resolve("scale-up").resolve("run-" + run);
+            Path dir = env.workDir().resolve(id("scale-up")).resolve("run-" + run);
             int room = (o.workers() + o.members() - 1) / o.members();
             try (ProxiedFederation f = ProxiedFederation.start(env, id("scale-up"), o.server(), o.members(), room, o.latency(),
-                    o.workers() + 100, dir)) {
+                    o.workers() + 100, o.rateLimit(), dir)) {
+                long[] trafficBefore = f.traffic();
                 double sidecarBefore = f.sidecar().cpuSeconds();
                 double harnessBefore = SidecarRun.cpuSeconds(ProcessHandle.current().pid());
                 Outcome out = drive(f.api(), o.workers(), o.batch(), o.concurrency(), "scale-" + run + "-");
                 sidecarCpu.add(f.sidecar().cpuSeconds() - sidecarBefore);
                 harnessCpu.add(SidecarRun.cpuSeconds(ProcessHandle.current().pid()) - harnessBefore);
+                long[] trafficAfter = f.traffic();
+                if (trafficBefore != null && trafficAfter != null) {
+                    readPerPod.add((trafficAfter[0] - trafficBefore[0]) / (double) o.workers());
+                    writtenPerPod.add((trafficAfter[1] - trafficBefore[1]) / (double) o.workers());
+                    connections.add((double) (trafficAfter[2] - trafficBefore[2]));
+                }
                 seconds.add(out.nanos() / 1e9);
                 rate.add(o.workers() / (out.nanos() / 1e9));
                 p50.add(out.latencies().percentileMillis(50));
@@ -91,9 +104,10 @@ final class ScaleUpBench {
         String how = o.workers() + " workers, " + o.members() + " members ("
                 + (o.server() == ProxiedFederation.Server.LIGHT ? "light API servers" : "fabric8 mock API servers") + "), "
                 + o.latency().toMillis() + " ms added to every member API call, create requests of " + o.batch() + " with "
-                + o.concurrency() + " in flight; fresh federation per run";
-        boolean full = o.workers() >= 10_000;
-        boolean large = o.workers() >= LARGE;
+                + o.concurrency() + " in flight; sidecar rate limit " + (o.rateLimit() == null ? "at its default (100 requests/s per member)"
+                : o.rateLimit() + " requests/s per member") + "; fresh federation per run";
+        boolean full = o.targets() && o.workers() >= 10_000;
+        boolean large = o.targets() && o.workers() >= LARGE;
         results.add(full ? Figure.atMost(id("scaleup.seconds"), "scale-up: " + o.workers() + " workers requested → all pods created",
                 "s", seconds, large ? 120 : 10, how) : Figure.of(id("scaleup.seconds"), "scale-up: all pods created", "s", seconds, how));
         results.add(Figure.of(id("scaleup.pods_per_s"), "scale-up: pods created per second", "pods/s", rate, how));
@@ -109,6 +123,14 @@ final class ScaleUpBench {
                         + " outcomes the sidecar still cleans up); the run fails unless this reaches 0 within 5 minutes"));
         results.add(Figure.of(id("scaleup.settle_seconds"), "scale-up: from the last answer until exactly one pod per created id",
                 "s", settleSeconds, "nothing lost or duplicated once settled (checked); 0 when settled at once"));
+        if (!readPerPod.isEmpty()) {
+            results.add(Figure.of(id("scaleup.member_bytes_in_per_pod"), "scale-up: bytes the member API servers read per worker",
+                    "B", readPerPod, "requests of the sidecar (pod creates, Events, lists), headers included, over TLS"));
+            results.add(Figure.of(id("scaleup.member_bytes_out_per_pod"), "scale-up: bytes the member API servers sent per worker",
+                    "B", writtenPerPod, "answers and watch events to the sidecar, headers included, over TLS"));
+            results.add(Figure.of(id("scaleup.member_connections"), "scale-up: TLS connections the sidecar opened to the members",
+                    "count", connections, "each costs a handshake; kept-alive connections are reused"));
+        }
         results.add(Figure.of(id("scaleup.retried_workers"), "scale-up: workers rejected and asked again", "count", retried,
                 "a rejected worker is requested again, as the autoscaler would on its next iteration"));
         results.add(full ? Figure.atMost(id("sidecar.rss.scaleup"), "sidecar RSS after the scale-up (" + o.workers() + " nodes, "
