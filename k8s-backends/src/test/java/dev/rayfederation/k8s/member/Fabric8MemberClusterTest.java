@@ -1,7 +1,9 @@
 package dev.rayfederation.k8s.member;
 
 import dev.rayfederation.k8s.capacity.CapacityView;
+import dev.rayfederation.k8s.capacity.PodRequests;
 import dev.rayfederation.k8s.render.ProbePodSpec;
+import dev.rayfederation.k8s.render.WorkerPodContract;
 import dev.rayfederation.k8s.render.WorkerPodSpec;
 import dev.rayfederation.k8s.resources.ResourceVector;
 import dev.rayfederation.k8s.resources.WorkerShape;
@@ -171,6 +173,29 @@ class Fabric8MemberClusterTest {
         }
 
         @Test
+        void aPodOfAnotherRayClusterInOurNamespaceTakesRoomOurWorkersAreCountedOnce() throws Exception {
+            await().atMost(PATIENCE).until(() -> awsMember.capacity().nodeFit(CPU4, Map.of(), 100) == 5);
+
+            // labelled as a worker of another sidecar's Ray cluster: our workers' watch does not see it, the watch of
+            // all pods must
+            Pod foreign = new PodBuilder(pod(NS, "other-cluster-worker", "aws-2", Map.of("cpu", "8")))
+                    .editMetadata().addToLabels(WorkerPodContract.LABEL_MANAGED_BY, WorkerPodContract.MANAGED_BY_VALUE)
+                    .addToLabels(WorkerPodContract.LABEL_RAY_CLUSTER, "another-cluster").endMetadata().build();
+            aws.admin().pods().inNamespace(NS).resource(foreign).create();
+            await().atMost(PATIENCE).until(() -> awsMember.capacity().nodeFit(CPU4, Map.of(), 100) == 3);
+
+            join(awsMember.createWorker(worker("n-8", "aws-use1")));
+            await().atMost(PATIENCE).until(() -> awsMember.workerPods().size() == 1);
+            Pod stored = aws.admin().pods().inNamespace(NS).withName("demo-cpu-small-n-8").get();
+            aws.admin().pods().inNamespace(NS).resource(new PodBuilder(stored).editSpec().withNodeName("aws-1").endSpec()
+                    .withNewStatus().withPhase("Running").endStatus().build()).update();
+            await().atMost(PATIENCE).until(() -> awsMember.capacityCounts("demo-cpu-small-n-8", false));
+            CapacityView c = awsMember.capacity();
+            assertThat(c.allocated().get("CPU")).as("the other team's 10, the other cluster's 8 and our worker's, once")
+                    .isEqualTo(18_000 + PodRequests.of(stored, "nvidia.com/gpu").get("CPU"));
+        }
+
+        @Test
         void createWorkerMakesAPodWithTheContractLabelsThatWorkerPodsShows() throws Exception {
             List<WorkerPod> upserts = new CopyOnWriteArrayList<>();
             awsMember.addWorkerPodListener(listener(upserts, new CopyOnWriteArrayList<>()));
@@ -319,7 +344,7 @@ class Fabric8MemberClusterTest {
             aws.admin().pods().inNamespace(NS).resource(new PodBuilder(stored).editSpec().withNodeName("aws-1").endSpec()
                     .withNewStatus().withPhase("Running").endStatus().build()).update();
 
-            // what our own watch says does not matter: the count comes from the watch of all pods
+            // the count of our own pods comes from the watch of our workers (the watch of all pods leaves them out)
             await().atMost(PATIENCE).until(() -> awsMember.capacityCounts("demo-cpu-small-n-8", false));
             assertThat(awsMember.capacity().nodeFit(CPU4, Map.of(), 100)).isEqualTo(4);
             assertThat(awsMember.capacityCounts("demo-cpu-small-gone", true)).isFalse();

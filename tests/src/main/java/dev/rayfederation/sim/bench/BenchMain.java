@@ -19,12 +19,13 @@ import java.util.List;
  *      [--python VENV/bin/python --plugin-driver bench/python/plugin_iteration.py] [--startup-runs 3]
  *      [--workers 10000] [--members 3] [--latency 20ms] [--batch 5] [--concurrency 10] [--label w100000]
  *      [--outages down,blackhole,answers_lost] [--preload 60] [--observe 20s] [--settle 120s]
- *      [--rate-limit N] [--member-server light|mock] [--jvm-arg ARG]... [--jfr DIR]
+ *      [--rate-limit N] [--member-server light|mock] [--no-targets] [--jvm-arg ARG]... [--jfr DIR]
  * </pre>
  *
  * {@code real-scale-up} runs against real member control planes ({@code scripts/lib/kube-member}) and needs the
  * Kubernetes binaries built by {@code scripts/lib/kube-binaries}; it never builds them. {@code --rate-limit} sets the
  * sidecar's requests per second per member there and in {@code scale-up} (default: the sidecar's own).
+ * {@code --no-targets}: the scale-up's figures carry no target (a variant of a target row, not the row itself).
  */
 public final class BenchMain {
 
@@ -55,6 +56,7 @@ public final class BenchMain {
         Duration observe = Duration.ofSeconds(20);
         Duration settle = Duration.ofSeconds(120);
         Integer rateLimit = null;
+        boolean targets = true;
         ProxiedFederation.Server memberServer = ProxiedFederation.Server.LIGHT;
         List<String> jvmArgs = new ArrayList<>(SidecarRun.CHART_JVM);
         for (int i = 0; i < args.length; i++) {
@@ -84,6 +86,7 @@ public final class BenchMain {
                 case "--observe" -> observe = duration(value(args, ++i, a), a);
                 case "--settle" -> settle = duration(value(args, ++i, a), a);
                 case "--rate-limit" -> rateLimit = positive(value(args, ++i, a), a);
+                case "--no-targets" -> targets = false;
                 case "--member-server" -> memberServer = ProxiedFederation.Server.parse(value(args, ++i, a));
                 case "--jvm-arg" -> jvmArgs.add(value(args, ++i, a));
                 default -> fail("unknown argument '" + a + "'");
@@ -103,7 +106,7 @@ public final class BenchMain {
         Results results = new Results(scenario).parameter("runs", runs).parameter("sidecarJvm", jvmArgs);
         try {
             run(scenario, env, results, sizes, runs, requests, pluginIterations, python, driver, startupRuns, workers, members,
-                    latency, batch, concurrency, label, outages, preload, observe, settle, rateLimit, memberServer);
+                    latency, batch, concurrency, label, outages, preload, observe, settle, rateLimit, memberServer, targets);
         } catch (Exception | Error e) {
             results.parameter("failure", e.toString());
             results.write(out);
@@ -119,7 +122,8 @@ public final class BenchMain {
     private static void run(String scenario, BenchEnv env, Results results, List<Integer> sizes, int runs, int requests,
                             int pluginIterations, Path python, Path driver, int startupRuns, int workers, int members,
                             Duration latency, int batch, int concurrency, String label, List<LatencyProxy.Outage> outages, int preload,
-                            Duration observe, Duration settle, Integer rateLimit, ProxiedFederation.Server memberServer)
+                            Duration observe, Duration settle, Integer rateLimit, ProxiedFederation.Server memberServer,
+                            boolean targets)
             throws Exception {
         switch (scenario) {
             case "read-path" -> {
@@ -132,7 +136,7 @@ public final class BenchMain {
                         .parameter("batch", batch).parameter("concurrency", concurrency).parameter("label", label)
                         .parameter("memberServer", memberServer.name().toLowerCase()).parameter("rateLimit", rateLimit);
                 new ScaleUpBench(env, new ScaleUpBench.Options(workers, members, latency, batch, concurrency, runs, label,
-                        memberServer, rateLimit, true), results).run();
+                        memberServer, rateLimit, targets), results).run();
             }
             case "growth" -> {
                 // the growth curve: one scale-up per size in --sizes, figures labelled g<size>

@@ -115,8 +115,8 @@ final class ScaleUpBench {
         results.add(Figure.of(id("scaleup.request.p99"), "scale-up: create request latency, p99", "ms", p99, how));
         results.add(Figure.of(id("scaleup.cpu.sidecar"), "scale-up: CPU time used by the sidecar", "s", sidecarCpu,
                 "user + system time of the sidecar process during the scale-up (2 cores = 2 s per second)"));
-        results.add(Figure.of(id("scaleup.cpu.harness"), "scale-up: CPU time used by the mock API servers, proxies and driver",
-                "s", harnessCpu, "user + system time of the harness JVM (" + o.members() + " mock API servers, " + o.members()
+        results.add(Figure.of(id("scaleup.cpu.harness"), "scale-up: CPU time used by the member API servers, proxies and driver",
+                "s", harnessCpu, "user + system time of the harness JVM (" + o.members() + " member API servers, " + o.members()
                         + " latency proxies, the client)"));
         results.add(Figure.of(id("scaleup.unsettled_at_answer"), "scale-up: node ids without exactly one pod when the last create was answered",
                 "count", atAnswer, "created ids with no pod or two, plus pods of ids never answered as created (unknown"
