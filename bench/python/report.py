@@ -62,7 +62,6 @@ TARGET_ROWS = [
 ]
 
 
-
 # Targets of figures their scenario writes without one: id → (op, target).
 EXTRA_TARGETS = {
     "ratio.kuberay_over_plugin.n1000": (">=", 10.0),
