@@ -108,9 +108,12 @@ final class ScaleUpBench {
                 : o.rateLimit() + " requests/s per member") + "; fresh federation per run";
         boolean full = o.targets() && o.workers() >= 10_000;
         boolean large = o.targets() && o.workers() >= LARGE;
-        results.add(full ? Figure.atMost(id("scaleup.seconds"), "scale-up: " + o.workers() + " workers requested → all pods created",
-                "s", seconds, large ? 120 : 10, how) : Figure.of(id("scaleup.seconds"), "scale-up: all pods created", "s", seconds, how));
-        results.add(Figure.of(id("scaleup.pods_per_s"), "scale-up: pods created per second", "pods/s", rate, how));
+        String limit = o.rateLimit() == null ? " (the sidecar's default rate limit)" : "";
+        results.add(full ? Figure.atMost(id("scaleup.seconds"), "scale-up: " + o.workers() + " workers requested → all pods created"
+                + limit, "s", seconds, large ? 120 : 10, how)
+                : Figure.of(id("scaleup.seconds"), "scale-up: " + o.workers() + " workers requested → all pods created" + limit, "s",
+                seconds, how));
+        results.add(Figure.of(id("scaleup.pods_per_s"), "scale-up: pods created per second" + limit, "pods/s", rate, how));
         results.add(Figure.of(id("scaleup.request.p50"), "scale-up: create request latency, p50", "ms", p50, how));
         results.add(Figure.of(id("scaleup.request.p99"), "scale-up: create request latency, p99", "ms", p99, how));
         results.add(Figure.of(id("scaleup.cpu.sidecar"), "scale-up: CPU time used by the sidecar", "s", sidecarCpu,
